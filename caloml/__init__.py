@@ -1,3 +1,3 @@
-"""caloml: deep-learning calorimeter papers in TensorFlow 2 / Keras 3, with an embedded simulator."""
+"""caloml: calorimeter deep-learning papers in TensorFlow 2 / Keras 3, with a shower simulator."""
 
 __version__ = "0.1.0"

@@ -1,0 +1,237 @@
+"""Throughput of the embedded shower simulator, in showers per second.
+
+:func:`benchmark_simulator` times :func:`caloml.sim.simulate` (in memory: what the simulator
+itself costs) and :func:`caloml.sim.simulate_to_file` (end to end, including compressed HDF5
+writing) for a list of :class:`SimConfig`, and compares the rates with the project's targets.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from absl import logging
+
+import caloml
+from caloml import sim
+
+# Throughput targets of the simulator, showers/s: one worker process, and two together.
+TARGETS = {"per_core": 1500.0, "two_workers": 3000.0}
+# Showers simulated per (geometry, particle, energy) before timing: the first call builds
+# cached tables, and the forked workers inherit them from the parent.
+WARMUP_SHOWERS = 64
+
+
+@dataclasses.dataclass(frozen=True)
+class SimConfig:
+    """One timed simulator configuration.
+
+    Attributes:
+        geometry: simulator geometry, e.g. ``"srgamma"``.
+        particle: particle name of that geometry.
+        energy_gev: fixed incident energy.
+        workers: worker processes.
+        to_file: time ``simulate_to_file`` (gzip HDF5) instead of the in-memory ``simulate``.
+    """
+
+    geometry: str
+    particle: str
+    energy_gev: float
+    workers: int = 1
+    to_file: bool = False
+
+
+def default_configs(
+    geometry: str = "srgamma",
+    particles: Sequence[str] = ("photon", "pi0"),
+    energies_gev: Sequence[float] = (20.0, 50.0),
+    workers: Sequence[int] = (1, 2),
+    file_energy_gev: float | None = 50.0,
+    file_workers: int = 2,
+) -> list[SimConfig]:
+    """The standard grid: every particle × energy × workers in memory, plus one file per particle.
+
+    Args:
+        geometry: simulator geometry.
+        particles: particles to shoot.
+        energies_gev: energies of the in-memory configurations.
+        workers: worker counts of the in-memory configurations.
+        file_energy_gev: energy of the end-to-end ``simulate_to_file`` configurations; None
+            leaves them out.
+        file_workers: worker count of the end-to-end configurations.
+
+    Returns:
+        The configurations in the order they are timed.
+    """
+    configs = [
+        SimConfig(geometry, particle, float(energy), int(w))
+        for particle in particles
+        for energy in energies_gev
+        for w in workers
+    ]
+    if file_energy_gev is not None:
+        configs += [
+            SimConfig(geometry, particle, float(file_energy_gev), file_workers, to_file=True)
+            for particle in particles
+        ]
+    return configs
+
+
+def target_for(workers: int, targets: Mapping[str, float] = TARGETS) -> tuple[str, float]:
+    """Returns ``(name, showers/s)`` of the target that applies to ``workers`` processes.
+
+    One worker is held to ``per_core``, two to ``two_workers``; other counts to ``per_core``
+    times the number of workers.
+    """
+    if workers == 2 and "two_workers" in targets:
+        return "two_workers", float(targets["two_workers"])
+    if workers == 1:
+        return "per_core", float(targets["per_core"])
+    return f"per_core*{workers}", float(targets["per_core"]) * workers
+
+
+def machine_info() -> dict[str, Any]:
+    """CPU count, platform, Python/numpy versions, BLAS threads and load: what rates depend on."""
+    info: dict[str, Any] = {
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "python": sys.version.split()[0],
+        "numpy": np.__version__,
+        "caloml": caloml.__version__,
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+    if hasattr(os, "sched_getaffinity"):
+        info["usable_cpus"] = len(os.sched_getaffinity(0))
+    if hasattr(os, "getloadavg"):
+        info["load_average_1min"] = round(os.getloadavg()[0], 2)
+    try:
+        from threadpoolctl import threadpool_info  # installed with scikit-learn
+    except ImportError:
+        pass
+    else:
+        info["blas_threads"] = {p["internal_api"]: p["num_threads"] for p in threadpool_info()}
+    return info
+
+
+def _time_once(config: SimConfig, num_showers: int, seed: int, tmp_dir: str) -> tuple[float, int]:
+    """Returns (seconds, bytes written; 0 in memory) of one run of ``config``."""
+    if config.to_file:
+        path = os.path.join(tmp_dir, f"{config.geometry}_{config.particle}.h5")
+        start = time.perf_counter()
+        sim.simulate_to_file(
+            path, config.geometry, config.particle, num_showers, config.energy_gev,
+            seed=seed, workers=config.workers, compression="gzip",
+        )
+        seconds = time.perf_counter() - start
+        size = os.path.getsize(path)
+        os.remove(path)
+        return seconds, size
+    start = time.perf_counter()
+    sim.simulate(
+        config.geometry, config.particle, num_showers, config.energy_gev,
+        seed=seed, workers=config.workers,
+    )
+    return time.perf_counter() - start, 0
+
+
+def benchmark_simulator(
+    configs: Sequence[SimConfig],
+    num_showers: int,
+    seed: int = 1,
+    repeats: int = 1,
+    targets: Mapping[str, float] = TARGETS,
+    warmup: bool = True,
+) -> dict[str, Any]:
+    """Times the simulator in every configuration and compares the rates with ``targets``.
+
+    Each configuration is run ``repeats`` times with the same seed; the fastest run counts
+    (the others measure interference from the rest of the machine, not the simulator).
+
+    Args:
+        configs: configurations to time, e.g. :func:`default_configs`.
+        num_showers: showers per run.
+        seed: simulator seed.
+        repeats: runs per configuration.
+        targets: showers/s targets, ``{"per_core": ..., "two_workers": ...}``.
+        warmup: simulate :data:`WARMUP_SHOWERS` showers of every (geometry, particle, energy)
+            before timing anything.
+
+    Returns:
+        A JSON-serialisable dict: ``machine`` (:func:`machine_info`), ``num_showers``,
+        ``seed``, ``repeats``, ``targets``, ``results`` (one dict per configuration with
+        ``geometry, particle, energy_gev, workers, mode ("memory" | "file"), num_showers,
+        seconds, seconds_all, showers_per_s, showers_per_s_per_worker, target,
+        target_showers_per_s, passed`` and, for files, ``file_bytes``) and ``all_passed``.
+    """
+    if num_showers < 1:
+        raise ValueError(f"num_showers must be at least 1, got {num_showers}")
+    if repeats < 1:
+        raise ValueError(f"repeats must be at least 1, got {repeats}")
+    if warmup:
+        for key in dict.fromkeys((c.geometry, c.particle, c.energy_gev) for c in configs):
+            logging.info("warming up %s %s %g GeV", *key)
+            sim.simulate(*key[:2], WARMUP_SHOWERS, key[2], seed=seed)
+    results = []
+    with tempfile.TemporaryDirectory(prefix="caloml_benchmark_") as tmp_dir:
+        for config in configs:
+            runs = [_time_once(config, num_showers, seed, tmp_dir) for _ in range(repeats)]
+            seconds = min(s for s, _ in runs)
+            rate = num_showers / seconds
+            target_name, target = target_for(config.workers, targets)
+            result = {
+                "geometry": config.geometry,
+                "particle": config.particle,
+                "energy_gev": config.energy_gev,
+                "workers": config.workers,
+                "mode": "file" if config.to_file else "memory",
+                "num_showers": num_showers,
+                "seconds": seconds,
+                "seconds_all": [s for s, _ in runs],
+                "showers_per_s": rate,
+                "showers_per_s_per_worker": rate / config.workers,
+                "target": target_name,
+                "target_showers_per_s": target,
+                "passed": bool(rate >= target),
+            }
+            if config.to_file:
+                result["file_bytes"] = runs[-1][1]
+            logging.info(
+                "%s %s %g GeV, %d worker(s), %s: %.0f showers/s (target %.0f)",
+                config.geometry, config.particle, config.energy_gev, config.workers,
+                result["mode"], rate, target,
+            )
+            results.append(result)
+    return {
+        "machine": machine_info(),
+        "num_showers": num_showers,
+        "seed": seed,
+        "repeats": repeats,
+        "targets": dict(targets),
+        "results": results,
+        "all_passed": all(r["passed"] for r in results),
+    }
+
+
+def format_table(benchmark: Mapping[str, Any]) -> str:
+    """Formats the ``results`` of :func:`benchmark_simulator` as a fixed-width text table."""
+    header = (
+        f"{'geometry':<9} {'particle':<8} {'E/GeV':>6} {'workers':>7} {'mode':<6} "
+        f"{'showers/s':>10} {'per worker':>10} {'target':>7}  result"
+    )
+    lines = [header, "-" * len(header)]
+    for r in benchmark["results"]:
+        lines.append(
+            f"{r['geometry']:<9} {r['particle']:<8} {r['energy_gev']:>6g} {r['workers']:>7d} "
+            f"{r['mode']:<6} {r['showers_per_s']:>10.0f} {r['showers_per_s_per_worker']:>10.0f} "
+            f"{r['target_showers_per_s']:>7.0f}  {'pass' if r['passed'] else 'FAIL'}"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,92 @@
+"""HDF5 layouts of the datasets caloml reads and writes.
+
+A :class:`Layout` lists the per-example arrays of one geometry's file: key, per-example
+shape, dtype, unit and what values are allowed. The embedded simulator writes exactly these
+layouts, and the readers in :mod:`caloml.data.hdf5` validate real files against them, so a
+file from the simulator and a file from the original experiment are interchangeable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+# What values a field may hold; checked by the readers.
+ENERGY = "energy"  # finite and >= 0
+FINITE = "finite"  # finite
+INTEGER = "integer"  # integer codes (PDG ids)
+
+
+@dataclasses.dataclass(frozen=True)
+class Field:
+    """One per-example array of a dataset file.
+
+    Attributes:
+        key: HDF5 dataset name.
+        shape: per-example shape; the dataset has shape ``[num_examples, *shape]``.
+        dtype: numpy dtype name written by caloml; readers accept any dtype of the same kind.
+        unit: physical unit, for documentation and file attributes.
+        check: one of ``"energy"`` (finite, non-negative), ``"finite"``, ``"integer"``.
+        description: what the array holds.
+        optional: readers accept files without it (simulator truth information).
+    """
+
+    key: str
+    shape: tuple[int, ...]
+    dtype: str
+    unit: str
+    check: str
+    description: str
+    optional: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Layout:
+    """The arrays of one geometry's HDF5 file."""
+
+    name: str
+    fields: tuple[Field, ...]
+
+    def field(self, key: str) -> Field:
+        for f in self.fields:
+            if f.key == key:
+                return f
+        raise KeyError(f"layout {self.name!r} has no key {key!r}; keys: {self.keys()}")
+
+    def keys(self, include_optional: bool = True) -> list[str]:
+        return [f.key for f in self.fields if include_optional or not f.optional]
+
+
+# SR-GAN for SR-γ toy PbWO4 calorimeter (paper 000, section 2): 96x96 cells of 5.5 mm (HR) and
+# their 4x4 sums, 24x24 crystals of 22 mm (LR), depth-integrated.
+SRGAMMA = Layout(
+    name="srgamma",
+    fields=(
+        Field("hr", (96, 96), "float32", "GeV", ENERGY, "high-resolution image, 5.5 mm cells"),
+        Field("lr", (24, 24), "float32", "GeV", ENERGY, "low-resolution image, 22 mm crystals"),
+        Field("energy", (), "float32", "GeV", ENERGY, "incident particle energy"),
+        Field("pdg", (), "int32", "", INTEGER, "PDG id of the incident particle (22, 111, ±11)"),
+        Field("opening_angle_rad", (), "float32", "rad", ENERGY,
+              "opening angle of the pi0 -> gamma gamma decay (0 for single particles)"),
+        Field("impact_xy_mm", (2,), "float32", "mm", FINITE,
+              "gun position projected on the calorimeter face (x, y)"),
+        Field("leakage_gev", (), "float32", "GeV", ENERGY,
+              "simulator truth: energy leaking out of the back", optional=True),
+        Field("out_of_window_gev", (), "float32", "GeV", FINITE,
+              "simulator truth: energy deposited outside the 96x96 window", optional=True),
+        Field("shower_max_x0", (), "float32", "X0", FINITE,
+              "simulator truth: energy-weighted depth of shower maximum from the face",
+              optional=True),
+    ),
+)
+
+LAYOUTS: dict[str, Layout] = {"srgamma": SRGAMMA}
+
+
+def get_layout(geometry: str) -> Layout:
+    """Returns the layout of ``geometry`` or raises ValueError naming the known ones."""
+    try:
+        return LAYOUTS[geometry]
+    except KeyError:
+        raise ValueError(
+            f"unknown geometry {geometry!r}; expected one of {sorted(LAYOUTS)}"
+        ) from None

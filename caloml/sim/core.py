@@ -1,0 +1,266 @@
+"""Geometry registry, seeding, sharding over worker processes and atomic file output."""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import dataclasses
+import math
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+import caloml
+from caloml.data import hdf5, schema
+from caloml.sim import srgamma
+
+# Events per chunk. Chunk i is always simulated with the i-th child of SeedSequence(seed), so
+# the output does not depend on the number of workers. Changing it changes the random streams.
+CHUNK_SIZE = 256
+# Keys a chunk returns that are bookkeeping, not data.
+_COUNTERS = ("num_drawn",)
+
+
+@dataclasses.dataclass(frozen=True)
+class GeometrySpec:
+    """What the simulator knows about one geometry.
+
+    Attributes:
+        layout: HDF5 layout of its files.
+        particles: particle names it can shoot.
+        energy_range_gev: allowed energies (inclusive).
+        default_energy_gev: fixed energy or (low, high) range used when none is given.
+        make_config: builds the geometry config from ``**options``.
+        simulate_chunk: ``f(particle, energy[N], rng, config) -> dict of arrays``.
+        truth_keys: optional layout keys holding simulator truth.
+    """
+
+    layout: schema.Layout
+    particles: tuple[str, ...]
+    energy_range_gev: tuple[float, float]
+    default_energy_gev: float | tuple[float, float]
+    make_config: Callable[..., Any]
+    simulate_chunk: Callable[..., dict[str, np.ndarray]]
+    truth_keys: tuple[str, ...] = ()
+
+
+def _srgamma_config(
+    gun_sigma_mm: float | None = None,
+    gun_center_mm: Sequence[float] | None = None,
+    max_opening_angle_deg: float | None = 2.0,
+) -> srgamma.SRGammaGeometry:
+    base = srgamma.SRGammaGeometry()
+    return dataclasses.replace(
+        base,
+        gun_sigma_mm=base.gun_sigma_mm if gun_sigma_mm is None else float(gun_sigma_mm),
+        gun_center_mm=base.gun_center_mm if gun_center_mm is None else tuple(gun_center_mm),
+        max_opening_angle_rad=None if max_opening_angle_deg is None
+        else math.radians(max_opening_angle_deg),
+    )
+
+
+GEOMETRIES: dict[str, GeometrySpec] = {
+    "srgamma": GeometrySpec(
+        layout=schema.SRGAMMA,
+        particles=("photon", "pi0", "electron", "positron"),
+        energy_range_gev=(1.0, 500.0),
+        default_energy_gev=50.0,
+        make_config=_srgamma_config,
+        simulate_chunk=srgamma.simulate_chunk,
+        truth_keys=("leakage_gev", "out_of_window_gev", "shower_max_x0"),
+    ),
+}
+
+
+class SimulatedData(dict):
+    """Arrays of a simulated dataset (as in its HDF5 file) with the file attributes in ``attrs``."""
+
+    def __init__(self, arrays: dict[str, np.ndarray], attrs: dict[str, Any]):
+        super().__init__(arrays)
+        self.attrs = attrs
+
+
+def _check_request(
+    geometry: str, particle: str, num_showers: int, energy_gev, seed: int, options: dict
+):
+    """Validates a request and returns (spec, energy bounds); fails before any work starts."""
+    if geometry not in GEOMETRIES:
+        raise ValueError(f"unknown geometry {geometry!r}; expected one of {sorted(GEOMETRIES)}")
+    spec = GEOMETRIES[geometry]
+    if particle not in spec.particles:
+        raise ValueError(
+            f"unknown particle {particle!r} for geometry {geometry!r}; "
+            f"expected one of {list(spec.particles)}"
+        )
+    if num_showers < 1:
+        raise ValueError(f"num_showers must be at least 1, got {num_showers}")
+    if seed < 0:
+        raise ValueError(f"seed must be non-negative, got {seed}")
+    energy = spec.default_energy_gev if energy_gev is None else energy_gev
+    bounds = np.atleast_1d(np.asarray(energy, np.float64))
+    low, high = spec.energy_range_gev
+    if bounds.size not in (1, 2) or not np.all(np.isfinite(bounds)):
+        raise ValueError(f"energy must be one value or a (low, high) range, got {energy!r}")
+    if np.any(bounds < low) or np.any(bounds > high) or bounds[0] > bounds[-1]:
+        raise ValueError(
+            f"energy {energy!r} GeV is outside the {geometry!r} range [{low:g}, {high:g}] GeV"
+        )
+    # One event at each end of the energy range exercises every check of the options.
+    config = spec.make_config(**options)
+    spec.simulate_chunk(particle, bounds, np.random.default_rng(0), config)
+    return spec, tuple(float(b) for b in bounds)
+
+
+def _run_chunk(task) -> dict[str, np.ndarray]:
+    geometry, particle, energy, seed_seq, size, options, truth = task
+    spec = GEOMETRIES[geometry]
+    rng = np.random.default_rng(seed_seq)
+    if len(energy) == 1:
+        energies = np.full(size, energy[0])
+    else:
+        energies = rng.uniform(energy[0], energy[1], size)
+    out = spec.simulate_chunk(particle, energies, rng, spec.make_config(**options))
+    keep = set(spec.layout.keys(include_optional=False)) | set(_COUNTERS)
+    if truth:
+        keep |= set(spec.truth_keys)
+    return {k: v for k, v in out.items() if k in keep}
+
+
+def _chunks(geometry, particle, num_showers, energy, seed, options, truth):
+    num_chunks = math.ceil(num_showers / CHUNK_SIZE)
+    children = np.random.SeedSequence(seed).spawn(num_chunks)
+    for i, child in enumerate(children):
+        size = min(CHUNK_SIZE, num_showers - i * CHUNK_SIZE)
+        yield (geometry, particle, energy, child, size, options, truth)
+
+
+def _results(tasks, workers: int):
+    """Yields chunk results in order, with at most 2 × workers chunks in flight."""
+    if workers <= 1:
+        yield from map(_run_chunk, tasks)
+        return
+    # Workers run numpy/scipy only, so "fork" is safe and, unlike "spawn", works from scripts
+    # without a ``__main__`` guard. Elsewhere (macOS, Windows) the platform default is used.
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+        pending = collections.deque()
+        for task in tasks:
+            pending.append(pool.submit(_run_chunk, task))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def _attrs(geometry, particle, energy, seed, num_showers, options, num_drawn) -> dict[str, Any]:
+    attrs = {
+        "geometry": geometry,
+        "particle": particle,
+        "seed": seed,
+        "num_showers": num_showers,
+        "energy_gev": energy[0] if len(energy) == 1 else np.asarray(energy),
+        "caloml_version": caloml.__version__,
+        "simulator": "caloml.sim (GFlash parameterisation, Gaussian-mixture lateral profile)",
+        "chunk_size": CHUNK_SIZE,
+    }
+    for key, value in options.items():
+        if value is not None:
+            attrs[key] = value
+    if particle == "pi0":
+        attrs["pi0_fraction_kept"] = num_showers / num_drawn
+    return attrs
+
+
+def simulate(
+    geometry: str,
+    particle: str,
+    num_showers: int,
+    energy_gev: float | tuple[float, float] | None = None,
+    seed: int = 0,
+    workers: int = 1,
+    truth: bool = False,
+    progress: bool = False,
+    **options: Any,
+) -> SimulatedData:
+    """Simulates ``num_showers`` showers and returns them laid out as in the geometry's file.
+
+    Args:
+        geometry: ``"srgamma"``.
+        particle: one of the geometry's particles (``photon``, ``pi0``, ``electron``, ...).
+        num_showers: number of events.
+        energy_gev: fixed energy, or a ``(low, high)`` range drawn uniformly; default per
+            geometry.
+        seed: seed of ``numpy.random.SeedSequence``; the same seed gives bit-identical arrays
+            whatever ``workers`` is.
+        workers: processes to shard the chunks over.
+        truth: also return the simulator-truth arrays (leakage, out-of-window, shower max).
+        progress: show a progress bar.
+        **options: geometry options (srgamma: ``gun_sigma_mm``, ``gun_center_mm``,
+            ``max_opening_angle_deg``; None disables the pi0 opening-angle cut).
+
+    Returns:
+        A dict of arrays ``[num_showers, ...]`` with the file attributes in ``.attrs``.
+    """
+    spec, energy = _check_request(geometry, particle, num_showers, energy_gev, seed, options)
+    tasks = _chunks(geometry, particle, num_showers, energy, seed, options, truth)
+    parts = collections.defaultdict(list)
+    num_drawn = 0
+    for out in _progress(_results(tasks, workers), num_showers, progress):
+        num_drawn += int(out.pop("num_drawn"))
+        for key, value in out.items():
+            parts[key].append(value)
+    arrays = {key: np.concatenate(values) for key, values in parts.items()}
+    return SimulatedData(
+        arrays, _attrs(geometry, particle, energy, seed, num_showers, options, num_drawn)
+    )
+
+
+def simulate_to_file(
+    path: str | os.PathLike,
+    geometry: str,
+    particle: str,
+    num_showers: int,
+    energy_gev: float | tuple[float, float] | None = None,
+    seed: int = 0,
+    workers: int = 1,
+    truth: bool = False,
+    progress: bool = False,
+    compression: str | None = "gzip",
+    **options: Any,
+) -> dict[str, Any]:
+    """Like :func:`simulate` but streams the chunks into an HDF5 file, written atomically.
+
+    Memory use is bounded by a few chunks whatever ``num_showers`` is. Returns the file
+    attributes.
+    """
+    spec, energy = _check_request(geometry, particle, num_showers, energy_gev, seed, options)
+    hdf5.check_writable(path)
+    tasks = _chunks(geometry, particle, num_showers, energy, seed, options, truth)
+    extra = spec.truth_keys if truth else ()
+    num_drawn = 0
+    with hdf5.H5Writer(path, spec.layout, num_showers, extra_keys=extra,
+                       compression=compression) as writer:
+        start = 0
+        for out in _progress(_results(tasks, workers), num_showers, progress):
+            num_drawn += int(out.pop("num_drawn"))
+            writer.write(start, out)
+            start += len(out["energy"])
+        attrs = _attrs(geometry, particle, energy, seed, num_showers, options, num_drawn)
+        writer.set_attrs(**attrs)
+    return attrs
+
+
+def _progress(results, total: int, enabled: bool):
+    if not enabled:
+        yield from results
+        return
+    from tqdm import tqdm  # only needed for interactive runs
+
+    with tqdm(total=total, unit="shower", smoothing=0.1) as bar:
+        for out in results:
+            bar.update(len(out["energy"]))
+            yield out

@@ -1,0 +1,160 @@
+"""Grindhammer–Peters (GFlash) parameterisation of electromagnetic showers, vectorised.
+
+Formulas and constants: ``shared/PHYSICS.md`` §1 (homogeneous media). Every function works on
+N sub-showers at once; energies in GeV, depths in radiation lengths X0 measured from the face
+of the calorimeter, radii in mm.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+from scipy import special
+
+from caloml.sim.materials import Material
+
+# GFlash parametrises e± of 0.1 GeV–10 TeV (PHYSICS.md §1.5); softer photons of asymmetric pi0
+# decays are simulated with the 0.1 GeV parameters (their energy is still their own).
+MIN_PARAMETRISED_GEV = 0.1
+# Mean photon conversion depth 9/7 X0 (PHYSICS.md §1.5, GFlash GenerateExponential).
+PHOTON_CONVERSION_X0 = 9.0 / 7.0
+# Geant4 clamps (PHYSICS.md §1.3): sigma of the log-normal fluctuations and the minimum alpha.
+MAX_LOG_SIGMA = 0.5
+MIN_ALPHA = 1.1
+
+
+@dataclasses.dataclass(frozen=True)
+class Showers:
+    """Longitudinal shape and radial profile of M sub-showers, per depth slice.
+
+    Shapes: ``[M]`` per shower, ``[M, S]`` per shower and slice.
+
+    Attributes:
+        slice_energy_gev: energy deposited in each depth slice.
+        leakage_gev: energy behind the back face (longitudinal leakage).
+        core_radius_mm, tail_radius_mm: R_C·R_M and R_T·R_M at the slice centre.
+        core_fraction: p(τ), the share of the slice energy in the core.
+        spot_energy_gev: energy-weighted mean GFlash spot energy (sets the fluctuations).
+        shower_max_x0: depth of the individual shower maximum, start + T, from the face.
+    """
+
+    slice_energy_gev: np.ndarray
+    leakage_gev: np.ndarray
+    core_radius_mm: np.ndarray
+    tail_radius_mm: np.ndarray
+    core_fraction: np.ndarray
+    spot_energy_gev: np.ndarray
+    shower_max_x0: np.ndarray
+
+
+def mean_log_parameters(energy_gev: np.ndarray, material: Material):
+    """<ln T>, <ln α>, σ(ln T), σ(ln α), ρ of individual showers (PHYSICS.md §1.2)."""
+    e = np.maximum(np.asarray(energy_gev, np.float64), MIN_PARAMETRISED_GEV)
+    ln_y = np.log(e * 1000.0 / material.critical_energy_mev)
+    z = material.z_eff
+    mean_ln_t = np.log(ln_y - 0.812)
+    mean_ln_alpha = np.log(0.81 + (0.458 + 2.26 / z) * ln_y)
+    sigma_ln_t = np.minimum(1.0 / (-1.4 + 1.26 * ln_y), MAX_LOG_SIGMA)
+    sigma_ln_alpha = np.minimum(1.0 / (-0.58 + 0.86 * ln_y), MAX_LOG_SIGMA)
+    rho = 0.705 - 0.023 * ln_y
+    return mean_ln_t, mean_ln_alpha, sigma_ln_t, sigma_ln_alpha, rho
+
+
+def sample_profiles(energy_gev: np.ndarray, material: Material, rng: np.random.Generator):
+    """Draws correlated (T, α) of individual showers (GFlash ``GenerateEnergyProfile``).
+
+    Returns:
+        t_max [M] (depth of maximum in X0 from the shower start), alpha [M], and
+        mean_alpha [M] = exp<ln α>, needed by the radial profile's τ.
+    """
+    mean_ln_t, mean_ln_alpha, s_t, s_a, rho = mean_log_parameters(energy_gev, material)
+    z1, z2 = rng.standard_normal((2, np.size(energy_gev)))
+    common = np.sqrt((1.0 + rho) / 2.0) * z1
+    differential = np.sqrt((1.0 - rho) / 2.0) * z2
+    t_max = np.exp(mean_ln_t + s_t * (common + differential))
+    alpha = np.maximum(np.exp(mean_ln_alpha + s_a * (common - differential)), MIN_ALPHA)
+    return t_max, alpha, np.exp(mean_ln_alpha)
+
+
+def radial_parameters(energy_gev: np.ndarray, tau: np.ndarray, material: Material):
+    """R_C(τ), R_T(τ) in Molière radii and p(τ) (PHYSICS.md §1.4, Geant4 k4).
+
+    Args:
+        energy_gev: [M, 1] (or broadcastable) shower energies.
+        tau: [M, S] reduced depths.
+    """
+    ln_e = np.log(np.maximum(energy_gev, MIN_PARAMETRISED_GEV))
+    z = material.z_eff
+    r_core = (0.0251 + 0.00319 * ln_e) + (0.1162 - 0.000381 * z) * tau
+    k1, k2, k3, k4 = 0.659 - 0.00309 * z, 0.645, -2.59, 0.3585 + 0.0412 * ln_e
+    r_tail = k1 * (np.exp(k3 * (tau - k2)) + np.exp(k4 * (tau - k2)))
+    p1, p2, p3 = 2.632 - 0.00094 * z, 0.401 + 0.00187 * z, 1.313 - 0.0686 * ln_e
+    arg = (p2 - tau) / p3
+    p = np.clip(p1 * np.exp(arg - np.exp(arg)), 0.0, 1.0)
+    return r_core, r_tail, p
+
+
+def num_spots(energy_gev: np.ndarray, material: Material) -> np.ndarray:
+    """Mean number of GFlash spots in a homogeneous medium, 93 ln(Z) E^0.876 (§1.5)."""
+    return 93.0 * material.ln_z * np.maximum(energy_gev, MIN_PARAMETRISED_GEV) ** 0.876
+
+
+def simulate_longitudinal(
+    energy_gev: np.ndarray,
+    start_x0: np.ndarray,
+    slice_edges_x0: np.ndarray,
+    material: Material,
+    rng: np.random.Generator,
+) -> Showers:
+    """Samples M individual showers and integrates them over depth slices.
+
+    The energy of slice [t_a, t_b] is E·[P(α, β(t_b − t0)) − P(α, β(t_a − t0))] with P the
+    regularised lower incomplete gamma function, so slice energies plus ``leakage_gev`` add
+    up to E exactly. Radial parameters are taken at the reduced depth τ of the middle of the
+    part of each slice that lies behind the shower start.
+
+    Args:
+        energy_gev: [M] sub-shower energies.
+        start_x0: [M] depth of the shower start (photon conversion) from the face, in X0.
+        slice_edges_x0: [S + 1] increasing slice boundaries from 0 to the calorimeter depth.
+        material: the medium.
+        rng: random generator.
+    """
+    energy = np.asarray(energy_gev, np.float64)
+    t_max, alpha, mean_alpha = sample_profiles(energy, material, rng)
+    beta = (alpha - 1.0) / t_max
+    local = np.maximum(slice_edges_x0[None, :] - start_x0[:, None], 0.0)  # [M, S+1]
+    cdf = special.gammainc(alpha[:, None], beta[:, None] * local)
+    slice_energy = energy[:, None] * np.diff(cdf, axis=1)
+    leakage = energy * (1.0 - cdf[:, -1])
+
+    middle = 0.5 * (local[:, :-1] + local[:, 1:])
+    tau = (middle / t_max[:, None]) * ((alpha - 1.0) / alpha * mean_alpha / (mean_alpha - 1.0))[
+        :, None
+    ]
+    r_core, r_tail, p = radial_parameters(energy[:, None], tau, material)
+
+    # Spots follow their own, earlier profile (T_s, α_s); a slice's spots share its energy.
+    # The energy-weighted mean spot energy gives the variance of the compound-Poisson noise.
+    z = material.z_eff
+    t_spot = t_max * (0.698 + 0.00212 * z)
+    alpha_spot = np.maximum(alpha * (0.639 + 0.00334 * z), MIN_ALPHA)
+    beta_spot = (alpha_spot - 1.0) / t_spot
+    spot_share = np.diff(special.gammainc(alpha_spot[:, None], beta_spot[:, None] * local), axis=1)
+    spots = num_spots(energy, material)[:, None] * spot_share
+    deposited = np.maximum(energy - leakage, 1e-12)
+    # At least one spot per slice, as GFlash gives every step at least one spot.
+    spot_energy = np.sum(slice_energy**2 / np.maximum(spots, 1.0), axis=1) / deposited
+    spot_energy = np.minimum(spot_energy, deposited)
+
+    rm = material.moliere_radius_mm
+    return Showers(
+        slice_energy_gev=slice_energy,
+        leakage_gev=leakage,
+        core_radius_mm=r_core * rm,
+        tail_radius_mm=r_tail * rm,
+        core_fraction=p,
+        spot_energy_gev=spot_energy,
+        shower_max_x0=start_x0 + t_max,
+    )
