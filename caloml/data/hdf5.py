@@ -9,6 +9,7 @@ names the file, the key and what was expected.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -76,7 +77,7 @@ class H5Writer:
             raise ValueError(f"keys {sorted(unknown)} are not in layout {layout.name!r}")
         self.compression = compression
         self.chunk_examples = max(1, min(chunk_examples, self.num_examples))
-        self._tmp_path = f"{self.path}.tmp-{os.getpid()}"
+        self._tmp_path = f"{self.path}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._file: h5py.File | None = None
         self._written = 0
 
@@ -117,8 +118,13 @@ class H5Writer:
             self._file.attrs[key] = value
 
     def write(self, start: int, arrays: Mapping[str, np.ndarray]) -> None:
-        """Writes examples ``[start, start + len)`` of every field."""
+        """Writes examples ``[start, start + len)`` of every field; blocks come in order."""
         assert self._file is not None, "use H5Writer as a context manager"
+        if start != self._written:
+            raise ValueError(
+                f"writing {self.path!r}: blocks must be written in order; next example is "
+                f"{self._written}, got start={start}"
+            )
         sizes = set()
         for f in self.fields:
             if f.key not in arrays:
@@ -165,6 +171,8 @@ def write_arrays(
 ) -> None:
     """Writes complete in-memory arrays to ``path`` atomically (see :class:`H5Writer`)."""
     extra = [k for k in arrays if k in layout.keys() and layout.field(k).optional]
+    if not arrays:
+        raise ValueError(f"writing {os.fspath(path)!r}: no arrays given")
     n = len(next(iter(arrays.values())))
     with H5Writer(path, layout, n, attrs, extra_keys=extra, compression=compression) as w:
         w.write(0, arrays)
@@ -239,7 +247,7 @@ def validate_file(
                         what = "finite, non-negative" if f.check == schema_lib.ENERGY else "finite"
                         raise DataError(
                             f"{path!r}: key {f.key!r} example {index} holds "
-                            f"{block[bad].ravel()[0]!r}; expected {what} values in {f.unit}"
+                            f"{block[bad].ravel()[0].item()!r}; expected {what} values in {f.unit}"
                         )
         return int(num or 0)
 
