@@ -21,6 +21,7 @@ from absl import logging
 import caloml
 from caloml import outputs, plotting, sim
 from caloml.data import hdf5, preprocessing, schema
+from caloml.sim import cache
 
 PARTICLES = ("photon", "pi0")
 # Paper 000, section 2: the 6×6 window "keeps on average approximately 99 % of the total
@@ -30,9 +31,6 @@ PAPER_REFERENCE = {
     "window_6x6_fraction": 0.99,
     "pi0_fraction_kept": {"20": 0.94, "50": 0.99},
 }
-# Simulator options that, if present in a file's attributes, mean it was not made with the
-# defaults this report uses.
-_OPTION_KEYS = ("gun_sigma_mm", "gun_center_mm", "max_opening_angle_deg")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -155,65 +153,18 @@ def shower_metrics(arrays: dict[str, np.ndarray], attrs: dict[str, Any]) -> dict
     return metrics
 
 
-def _cache_matches(path: str, expected: dict[str, Any], truth_keys: Sequence[str]) -> str | None:
-    """Returns None if ``path`` can be reused, else why not."""
-    if not os.path.exists(path):
-        return "not there"
-    try:
-        hdf5.validate_file(path, schema.SRGAMMA, check_values=False)
-        attrs = hdf5.read_attrs(path)
-        with h5py.File(path, "r") as h5:
-            missing = [k for k in truth_keys if k not in h5]
-    except (OSError, ValueError) as e:
-        return f"unreadable ({e})"
-    if missing:
-        return f"no truth arrays {missing}"
-    for key, value in expected.items():
-        if key not in attrs:
-            return f"no attribute {key!r}"
-        if not _same(attrs[key], value):
-            return f"{key}={attrs[key]!r}, wanted {value!r}"
-    options = [k for k in _OPTION_KEYS if k in attrs]
-    if options:
-        return f"made with non-default options {options}"
-    return None
-
-
-def _same(stored: Any, wanted: Any) -> bool:
-    """Whether a file attribute equals the wanted value (floats to rounding, arrays never)."""
-    if np.ndim(stored) != 0:
-        return False
-    if isinstance(wanted, float):
-        return isinstance(stored, (int, float)) and bool(np.isclose(stored, wanted))
-    return bool(stored == wanted)
-
-
 def _seeds(config: SRGammaShowersConfig) -> dict[str, int]:
     # Different seeds give the photon and pi0 files independent gun positions.
     return {particle: config.seed + i for i, particle in enumerate(PARTICLES)}
 
 
 def _simulate_missing(config: SRGammaShowersConfig, paths: dict[str, str]) -> None:
-    """Simulates the files of ``paths`` unless valid copies exist.
-
-    A file is reused if it has the truth arrays and its geometry, particle, energy, seed,
-    number of showers and caloml version match, and it was made with default options.
-    """
-    truth_keys = sim.GEOMETRIES["srgamma"].truth_keys
+    """Simulates the files of ``paths`` unless valid copies exist (with truth arrays)."""
     for particle, path in paths.items():
-        seed = _seeds(config)[particle]
-        expected = {"geometry": "srgamma", "particle": particle,
-                    "energy_gev": float(config.energy_gev), "seed": seed,
-                    "num_showers": config.num_showers, "caloml_version": caloml.__version__}
-        why = _cache_matches(path, expected, truth_keys)
-        if why is None:
-            logging.info("reusing %s", path)
-            continue
-        logging.info("simulating %d %s showers at %g GeV into %s (cache: %s)",
-                     config.num_showers, particle, config.energy_gev, path, why)
-        sim.simulate_to_file(
-            path, "srgamma", particle, config.num_showers, config.energy_gev, seed=seed,
-            workers=config.workers, truth=True, progress=config.progress,
+        cache.cached_simulation(
+            path, "srgamma", particle, config.num_showers, config.energy_gev,
+            seed=_seeds(config)[particle], workers=config.workers, truth=True,
+            progress=config.progress,
         )
 
 

@@ -11,7 +11,6 @@ import sys
 import numpy as np
 import pytest
 
-import caloml
 from caloml import benchmarks, outputs, plotting, reports
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -267,19 +266,6 @@ def test_srgamma_showers_rerun_reuses_data_and_reads_given_data(showers_run, tmp
     metrics = json.loads((other / "metrics.json").read_text())
     assert metrics["particles"]["pi0"]["num_showers"] == 100
     assert metrics["energy_gev"] is None
-
-
-@pytest.mark.slow
-def test_cache_check_names_the_mismatch(showers_run):
-    path = str(showers_run / "data" / "photon.h5")
-    expected = {"geometry": "srgamma", "particle": "photon", "energy_gev": 50.0, "seed": 5,
-                "num_showers": 300, "caloml_version": caloml.__version__}
-    truth = ("leakage_gev", "out_of_window_gev", "shower_max_x0")
-    assert reports._cache_matches(path, expected, truth) is None
-    assert reports._cache_matches(path, {**expected, "seed": 7}, truth) == "seed=5, wanted 7"
-    assert "energy_gev" in reports._cache_matches(path, {**expected, "energy_gev": 20.0}, truth)
-    assert reports._cache_matches(path + ".missing", expected, truth) == "not there"
-    assert "no truth" in reports._cache_matches(path, expected, (*truth, "extra_truth"))
 
 
 @pytest.mark.parametrize("energy", ["0.5", "abc", "5"])

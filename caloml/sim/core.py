@@ -37,6 +37,7 @@ class GeometrySpec:
         make_config: builds the geometry config from ``**options``.
         simulate_chunk: ``f(particle, energy[N], rng, config) -> dict of arrays``.
         truth_keys: optional layout keys holding simulator truth.
+        option_keys: the ``**options`` names (recorded as file attributes when given).
     """
 
     layout: schema.Layout
@@ -46,6 +47,7 @@ class GeometrySpec:
     make_config: Callable[..., Any]
     simulate_chunk: Callable[..., dict[str, np.ndarray]]
     truth_keys: tuple[str, ...] = ()
+    option_keys: tuple[str, ...] = ()
 
 
 def _srgamma_config(
@@ -72,6 +74,7 @@ GEOMETRIES: dict[str, GeometrySpec] = {
         make_config=_srgamma_config,
         simulate_chunk=srgamma.simulate_chunk,
         truth_keys=("leakage_gev", "out_of_window_gev", "shower_max_x0"),
+        option_keys=("gun_sigma_mm", "gun_center_mm", "max_opening_angle_deg"),
     ),
 }
 
