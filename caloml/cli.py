@@ -13,15 +13,19 @@ from collections.abc import Callable
 from absl import app
 
 from caloml.data.hdf5 import DataError
+from caloml.errors import TrainingDiverged
 
 
 class UsageError(Exception):
     """A flag value or combination of flags that cannot be used; reported in one line."""
 
 
-# Errors that mean "bad input" rather than "bug": reported as ``error: <message>``, exit code 2.
+# Errors that mean "bad input" (or a diverged training) rather than "bug": reported as
+# ``error: <message>``, exit code 2.
 # Set CALOML_DEBUG=1 to get the traceback instead.
-INPUT_ERRORS = (UsageError, app.UsageError, DataError, ValueError, OSError, KeyError)
+INPUT_ERRORS = (
+    UsageError, app.UsageError, DataError, ValueError, OSError, KeyError, TrainingDiverged
+)
 
 
 def run(main: Callable[[list[str]], None]) -> None:

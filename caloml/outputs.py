@@ -23,9 +23,11 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
     On an exception the temporary file is removed and ``path`` is left as it was.
     """
     path = os.fspath(path)
-    root, ext = os.path.splitext(path)
-    # Keep the extension: writers such as matplotlib pick the format from it.
-    tmp_path = f"{root}.tmp-{os.getpid()}{ext}"
+    directory, name = os.path.split(path)
+    stem, dot, suffixes = name.partition(".")
+    # Keep every suffix: writers pick the format from it (matplotlib ".pdf", Keras insists on
+    # ".weights.h5" and ".keras").
+    tmp_path = os.path.join(directory, f"{stem}.tmp-{os.getpid()}{dot}{suffixes}")
     try:
         yield tmp_path
         os.replace(tmp_path, path)

@@ -1,0 +1,1 @@
+"""Evaluation of trained caloml models: the figures and numbers of each paper."""

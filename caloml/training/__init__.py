@@ -1,0 +1,1 @@
+"""Training of caloml networks: strategy helper, adversarial trainers, callbacks and export."""

@@ -1,0 +1,111 @@
+"""Export of inference networks: .keras and a SavedModel loadable without caloml."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+
+from caloml.models import srgan
+from caloml.training import export
+
+TINY = srgan.GeneratorConfig(filters=8, num_rrdb=1)
+
+# Loads the SavedModel in a fresh interpreter that never imports caloml, both ways.
+LOAD_SCRIPT = textwrap.dedent("""
+    import json, sys
+    import numpy as np
+    import keras
+    import tensorflow as tf
+
+    path, x_path = sys.argv[1], sys.argv[2]
+    x = np.load(x_path)
+    layer = keras.layers.TFSMLayer(path, call_endpoint="serve")
+    by_layer = np.asarray(layer(x))
+    loaded = tf.saved_model.load(path)  # kept referenced: it owns the variables
+    by_endpoint = loaded.serve(tf.constant(x)).numpy()
+    # The signature keeps the lateral dimensions free: a 12×12 input gives 48×48.
+    bigger = loaded.serve(tf.zeros((1, 12, 12, 1))).numpy()
+    assert "caloml" not in sys.modules, sorted(m for m in sys.modules if "caloml" in m)
+    print(json.dumps({"layer": by_layer.tolist(), "endpoint": by_endpoint.tolist(),
+                      "bigger_shape": list(bigger.shape)}))
+""")
+
+
+def leftovers(directory) -> list[str]:
+    return sorted(name for name in os.listdir(directory) if ".tmp-" in name or ".old-" in name)
+
+
+@pytest.fixture(scope="module")
+def generator():
+    keras.utils.set_random_seed(0)
+    return srgan.SRGenerator(TINY)
+
+
+@pytest.fixture
+def lr_images():
+    return np.random.default_rng(7).random((4, 6, 6, 1), dtype=np.float32)
+
+
+def test_export_writes_both_formats(generator, lr_images, tmp_path):
+    keras_path, savedmodel_path = export.export_model(generator, tmp_path / "work", "generator")
+    assert keras_path == str(tmp_path / "work" / "generator.keras")
+    assert savedmodel_path == str(tmp_path / "work" / "generator_savedmodel")
+    assert os.path.isfile(keras_path)
+    assert os.path.isfile(os.path.join(savedmodel_path, "saved_model.pb"))
+    assert leftovers(tmp_path / "work") == []
+    loaded = keras.saving.load_model(keras_path)
+    assert isinstance(loaded, srgan.SRGenerator) and loaded.config == TINY
+    np.testing.assert_allclose(loaded(lr_images), generator(lr_images), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_savedmodel_loads_without_caloml(generator, lr_images, tmp_path):
+    _, savedmodel_path = export.export_model(generator, tmp_path, "generator")
+    x_path = tmp_path / "x.npy"
+    np.save(x_path, lr_images)
+    expected = generator(lr_images, training=False).numpy()
+    proc = subprocess.run(
+        [sys.executable, "-c", LOAD_SCRIPT, savedmodel_path, str(x_path)],
+        capture_output=True, text=True, timeout=300, cwd=str(tmp_path),
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    np.testing.assert_allclose(np.asarray(result["layer"]), expected, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(result["endpoint"]), expected, atol=1e-5)
+    assert result["bigger_shape"] == [1, 48, 48, 1]
+
+
+def test_reexport_replaces_the_old_export(generator, lr_images, tmp_path):
+    export.export_model(generator, tmp_path, "generator")
+    stale = tmp_path / "generator_savedmodel" / "stale.txt"
+    stale.write_text("from the first export")
+    keras.utils.set_random_seed(1)
+    other = srgan.SRGenerator(TINY)
+    keras_path, savedmodel_path = export.export_model(other, tmp_path, "generator")
+    assert not stale.exists()  # the directory was replaced, not merged
+    assert leftovers(tmp_path) == []
+    assert sorted(os.listdir(tmp_path)) == ["generator.keras", "generator_savedmodel"]
+    reloaded = keras.saving.load_model(keras_path)
+    np.testing.assert_allclose(reloaded(lr_images), other(lr_images), rtol=1e-6, atol=1e-6)
+    assert not np.allclose(reloaded(lr_images), generator(lr_images))
+
+
+def test_failed_export_keeps_the_previous_one(generator, tmp_path, monkeypatch):
+    export.export_model(generator, tmp_path, "generator")
+    before = sorted(os.listdir(tmp_path / "generator_savedmodel"))
+
+    def broken_export(self, filepath, **kwargs):
+        with open(os.path.join(filepath, "partial.pb"), "w") as f:
+            f.write("half written")
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(keras.Model, "export", broken_export)
+    with pytest.raises(RuntimeError, match="disk full"):
+        export.export_model(generator, tmp_path, "generator")
+    assert sorted(os.listdir(tmp_path / "generator_savedmodel")) == before
+    assert leftovers(tmp_path) == []
