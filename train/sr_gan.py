@@ -37,6 +37,9 @@ flags.DEFINE_float("lambda_per", None, "Perceptual-loss weight (default: 3e-2 at
                    "3e-1 at 50 GeV; required at other energies).", lower_bound=0.0)
 flags.DEFINE_integer("classifier_epochs", 50, "Upper limit of CNN epochs (early stopping).",
                      lower_bound=1)
+flags.DEFINE_integer("pretrain_epochs", 0, "Epochs of L1 pre-training of the generator before "
+                     "the GAN (ESRGAN's initialisation; not in the paper, default 0).",
+                     lower_bound=0)
 flags.DEFINE_integer("seed", 1, "Seed of data, initialisation and shuffling.", lower_bound=0)
 flags.DEFINE_enum("strategy", "auto", strategy.STRATEGIES, "tf.distribute strategy.")
 flags.DEFINE_integer("workers", 2, "Simulator processes.", lower_bound=1)
@@ -63,7 +66,8 @@ def main(argv):
                                 critic_steps=FLAGS.critic_steps),
         classifier_training=dataclasses.replace(classifier.ClassifierTraining(),
                                                 epochs=FLAGS.classifier_epochs),
-        workers=FLAGS.workers, evaluate=FLAGS.evaluate, progress=True,
+        pretrain_epochs=FLAGS.pretrain_epochs, workers=FLAGS.workers, evaluate=FLAGS.evaluate,
+        progress=True,
     )
     srgan_experiment.run(config)
 

@@ -113,9 +113,8 @@ class SRGANTrainer(keras.Model):
     def _average(self, per_example: tf.Tensor) -> tf.Tensor:
         return tf.nn.compute_average_loss(per_example, global_batch_size=self.config.batch_size)
 
-    def critic_step(self, lr: tf.Tensor, hr: tf.Tensor, alpha: tf.Tensor) -> None:
-        """One critic update on a mini-batch (Eq. 2)."""
-        sr = self.generator(lr, training=False)
+    def critic_step(self, hr: tf.Tensor, sr: tf.Tensor, alpha: tf.Tensor) -> None:
+        """One critic update on a mini-batch of HR and SR images (Eq. 2)."""
         with tf.GradientTape() as tape:
             real = self.critic(hr, training=True)
             fake = self.critic(sr, training=True)
@@ -135,11 +134,11 @@ class SRGANTrainer(keras.Model):
 
     def generator_step(self, lr: tf.Tensor, hr: tf.Tensor) -> None:
         """One generator update on a mini-batch (Eq. 3)."""
+        target = self.features(hr, training=False)
         with tf.GradientTape() as tape:
             sr = self.generator(lr, training=True)
             adversarial = losses.generator_adversarial_loss(self.critic(sr, training=False))
-            perceptual = losses.perceptual_loss(self.features(hr, training=False),
-                                                self.features(sr, training=False))
+            perceptual = losses.perceptual_loss(target, self.features(sr, training=False))
             per_example = (self.config.lambda_adv * adversarial
                            + self.config.lambda_per * perceptual)
             loss = self._average(per_example)
@@ -154,13 +153,20 @@ class SRGANTrainer(keras.Model):
     def train_step(self, data):
         data, _, _ = keras.utils.unpack_x_y_sample_weight(data)
         lr, hr, alpha = data["lr"], data["hr"], data["gp_alpha"]
-        for k in range(self.config.critic_steps):
-            self.critic_step(lr[:, k], hr[:, k], alpha[:, k])
+        # The generator is fixed during the critic steps: one call makes all their SR images.
+        steps = self.config.critic_steps
+        flat_lr = tf.reshape(lr, tf.concat([[-1], tf.shape(lr)[2:]], axis=0))
+        sr = self.generator(flat_lr, training=False)
+        sr = tf.reshape(sr, tf.concat([[-1, steps], tf.shape(sr)[1:]], axis=0))
+        for k in range(steps):
+            self.critic_step(hr[:, k], sr[:, k], alpha[:, k])
         self.generator_step(lr[:, -1], hr[:, -1])
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 
 
-def training_dataset(lr, hr, config: SRGANConfig, seed: int, shuffle_seed: int) -> tf.data.Dataset:
+def training_dataset(
+    lr, hr, config: SRGANConfig, seed: int, shuffle_seed: int, first_step: int = 0
+) -> tf.data.Dataset:
     """Endless, shuffled batches for :class:`SRGANTrainer`, with ``gp_alpha``.
 
     Every event is used once per pass by the critic; one pass is one epoch of
@@ -172,6 +178,8 @@ def training_dataset(lr, hr, config: SRGANConfig, seed: int, shuffle_seed: int) 
         config: training configuration.
         seed: seed of the α draws.
         shuffle_seed: seed of the shuffling (vary it on resume to see new orders).
+        first_step: index of the first step (on resume), so the α draws continue rather than
+            repeat.
     """
     size = config.critic_steps * config.batch_size
     if len(lr) < size:
@@ -192,4 +200,4 @@ def training_dataset(lr, hr, config: SRGANConfig, seed: int, shuffle_seed: int) 
     ds = ds.shuffle(len(lr), seed=shuffle_seed, reshuffle_each_iteration=True).repeat()
     # Groups of `steps` events (one per critic step), then `batch` groups: [batch, steps, ...].
     ds = ds.batch(steps, drop_remainder=True).batch(batch, drop_remainder=True)
-    return ds.enumerate().map(add_alpha).prefetch(tf.data.AUTOTUNE)
+    return ds.enumerate(start=first_step).map(add_alpha).prefetch(tf.data.AUTOTUNE)

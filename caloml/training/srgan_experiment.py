@@ -56,6 +56,9 @@ class SRGANExperiment:
         generator: the generator's architecture (5 RRDBs; the paper scanned 1–10).
         gan: the remaining GAN hyper-parameters.
         classifier_training: how the CNNs are trained.
+        pretrain_epochs: epochs of pixel-wise (L1) training of the generator before the GAN,
+            as ESRGAN does for its PSNR-oriented initialisation. Not in paper 000 (default 0);
+            it makes short CPU runs produce recognisable SR images.
         workers: simulator processes.
         evaluate: run the evaluation (figures and metrics.json) at the end.
     """
@@ -75,6 +78,7 @@ class SRGANExperiment:
     generator: models.GeneratorConfig = models.GeneratorConfig()
     gan: trainer_lib.SRGANConfig = trainer_lib.SRGANConfig()
     classifier_training: classifier.ClassifierTraining = classifier.ClassifierTraining()
+    pretrain_epochs: int = 0
     workers: int = 2
     evaluate: bool = True
     progress: bool = False
@@ -151,6 +155,27 @@ def _hr_classifier(config: SRGANExperiment, data: dict, validation: dict) -> ker
     outputs.write_json(_path(config, "classifier_hr_history.json"), history)
     export.export_model(model, config.workdir, "classifier_hr")
     return model
+
+
+def _pretrain(config: SRGANExperiment, generator: keras.Model, train: dict,
+              validation: dict) -> None:
+    """ESRGAN-style L1 pre-training of the generator; reused from disk when rerun."""
+    path = _path(config, "generator_pretrained.weights.h5")
+    if os.path.exists(path):
+        logging.info("reusing the pre-trained generator %s", path)
+        generator.load_weights(path)
+        return
+    logging.info("pre-training the generator with an L1 loss for %d epochs",
+                 config.pretrain_epochs)
+    # A functional view sharing the generator's layers, so the exported generator carries no
+    # compile state of the pre-training.
+    model = keras.Model(generator.inputs, generator.outputs)
+    model.compile(optimizer=keras.optimizers.Adam(2e-4), loss=keras.losses.MeanAbsoluteError())
+    model.fit(train["lr"], train["hr"], batch_size=config.gan.batch_size,
+              epochs=config.pretrain_epochs, validation_data=(validation["lr"], validation["hr"]),
+              shuffle=True, verbose=2)
+    with outputs.atomic_path(path) as tmp:
+        generator.save_weights(tmp)
 
 
 def make_validation(validation: dict, critic: keras.Model, features: keras.Model,
@@ -234,12 +259,14 @@ def run(config: SRGANExperiment) -> dict[str, Any]:
             generator_optimizer=generator_optimizer, critic_optimizer=critic_optimizer,
         )
         initial_epoch = checkpointer.restore()
+        if initial_epoch == 0 and config.pretrain_epochs:
+            _pretrain(config, generator, train, validation)
     if initial_epoch < config.epochs:
+        steps = len(train["lr"]) // (config.gan.critic_steps * config.gan.batch_size)
         dataset = trainer_lib.training_dataset(
             train["lr"], train["hr"], config.gan, seed=config.seed,
-            shuffle_seed=config.seed + initial_epoch,
+            shuffle_seed=config.seed + initial_epoch, first_step=initial_epoch * steps,
         )
-        steps = len(train["lr"]) // (config.gan.critic_steps * config.gan.batch_size)
         monitor = callbacks.SRGANMonitor(
             generator, make_validation(validation, critic, features, classifier_hr),
             _path(config, "generator_best.weights.h5"), _path(config, "selection.json"),

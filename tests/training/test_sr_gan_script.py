@@ -14,7 +14,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 TINY = [
     "--energy=20", "--num_train=320", "--num_classifier_train=100", "--num_val=50",
     "--num_test=50", "--classifier_sizes=100", "--classifier_epochs=1", "--num_rrdb=1",
-    "--batch_size=8", "--critic_steps=2", "--workers=1", "--epochs=3",
+    "--batch_size=8", "--critic_steps=2", "--workers=1", "--pretrain_epochs=1", "--epochs=3",
 ]
 FIGURES = ["ks_history", "training_history", "average_images", "examples", "shower_widths",
            "barycentre_distances", "rejection"]
@@ -46,6 +46,7 @@ def test_killed_training_resumes_and_writes_every_output(tmp_path):
     assert [entry["epoch"] for entry in history] == [1, 2, 3]
     assert {"critic_loss", "generator_loss", "val_ks_photon", "val_ks_pi0"} <= set(history[-1])
 
+    assert (workdir / "generator_pretrained.weights.h5").is_file()
     for name in ("generator", "classifier_hr", "classifier_lr", "classifier_sr"):
         assert (workdir / f"{name}.keras").is_file()
         assert (workdir / f"{name}_savedmodel" / "saved_model.pb").is_file()
