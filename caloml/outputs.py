@@ -36,7 +36,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
             os.remove(tmp_path)
 
 
-def _to_json(value: Any) -> Any:
+def json_default(value: Any) -> Any:
+    """``json.dump``'s ``default``: numpy scalars and arrays, dataclasses and paths."""
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):
@@ -51,5 +52,5 @@ def _to_json(value: Any) -> Any:
 def write_json(path: str | os.PathLike, obj: Any) -> None:
     """Writes ``obj`` as indented JSON to ``path`` atomically; numpy values become numbers."""
     with atomic_path(path) as tmp_path, open(tmp_path, "w") as f:
-        json.dump(obj, f, indent=2, default=_to_json, allow_nan=True)
+        json.dump(obj, f, indent=2, default=json_default, allow_nan=True)
         f.write("\n")

@@ -53,6 +53,22 @@ def _conv(filters: int, kernel_size: int, name: str, activation: str | None = No
                          activation=activation, name=name, **kwargs)
 
 
+class _ConfiguredModel(keras.Model):
+    """A functional network built from one config dataclass, kept in ``self.config``.
+
+    Serialises as ``{"name", "trainable", "config": asdict(config)}``; the subclass
+    constructors accept the dict form of their config (see :func:`_as_config`).
+    """
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "trainable": self.trainable,
+                "config": dataclasses.asdict(self.config)}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> _ConfiguredModel:
+        return cls(**config)
+
+
 # --------------------------------------------------------------------------------------------
 # Generator
 # --------------------------------------------------------------------------------------------
@@ -169,7 +185,7 @@ def apply_rrdb(x, config: GeneratorConfig, name: str):
 
 
 @keras.saving.register_keras_serializable(package="caloml")
-class SRGenerator(keras.Model):
+class SRGenerator(_ConfiguredModel):
     """The SR generator of paper 000 (§3, Fig. 4), fully convolutional.
 
     conv → ``num_rrdb`` RRDBs → conv, plus the first conv's output (global skip) →
@@ -206,14 +222,6 @@ class SRGenerator(keras.Model):
         outputs = _conv(config.channels, k, "conv_last", activation="relu")(x)
         super().__init__(inputs=inputs, outputs=outputs, name=name, **kwargs)
         self.config = config
-
-    def get_config(self) -> dict[str, Any]:
-        return {"name": self.name, "trainable": self.trainable,
-                "config": dataclasses.asdict(self.config)}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> SRGenerator:
-        return cls(**config)
 
 
 def generator_flops(config: GeneratorConfig | None = None, lr_size: int = LR_SIZE) -> int:
@@ -286,7 +294,7 @@ class CriticConfig:
 
 
 @keras.saving.register_keras_serializable(package="caloml")
-class SRCritic(keras.Model):
+class SRCritic(_ConfiguredModel):
     """The Wasserstein critic of paper 000 (§3, Fig. 5).
 
     Six convolutions (strides 1, 2, 1, 2, 1, 2), each followed by Layer Normalization
@@ -321,14 +329,6 @@ class SRCritic(keras.Model):
         outputs = layers.Dense(1, name="score")(x)
         super().__init__(inputs=inputs, outputs=outputs, name=name, **kwargs)
         self.config = config
-
-    def get_config(self) -> dict[str, Any]:
-        return {"name": self.name, "trainable": self.trainable,
-                "config": dataclasses.asdict(self.config)}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> SRCritic:
-        return cls(**config)
 
 
 # --------------------------------------------------------------------------------------------
@@ -383,7 +383,7 @@ class ClassifierConfig:
 
 
 @keras.saving.register_keras_serializable(package="caloml")
-class PhotonPionClassifier(keras.Model):
+class PhotonPionClassifier(_ConfiguredModel):
     """The photon/π⁰ CNN of paper 000 (§5).
 
     ``num_convs`` × (conv 3×3 + activation [→ 2×2 max-pool]) → flatten → dense 10 + ReLU →
@@ -425,14 +425,6 @@ class PhotonPionClassifier(keras.Model):
     def feature_layer_name(self) -> str:
         """Name of the layer whose output is the perceptual feature map Φ (the last conv)."""
         return f"conv_{self.config.num_convs}"
-
-    def get_config(self) -> dict[str, Any]:
-        return {"name": self.name, "trainable": self.trainable,
-                "config": dataclasses.asdict(self.config)}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> PhotonPionClassifier:
-        return cls(**config)
 
 
 def perceptual_features(classifier: keras.Model, name: str = "perceptual_features"

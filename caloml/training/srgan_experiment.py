@@ -123,7 +123,7 @@ def _check_resume(config: SRGANExperiment) -> None:
     """Writes config.json, or checks that an existing one describes the same study."""
     path = _path(config, "config.json")
     current = {**dataclasses.asdict(config), "caloml_version": caloml.__version__}
-    current = json.loads(json.dumps(current, default=outputs._to_json))
+    current = json.loads(json.dumps(current, default=outputs.json_default))
     if os.path.exists(path):
         with open(path) as f:
             stored = json.load(f)
