@@ -2,9 +2,10 @@
 
     python eval/benchmark_sim.py --output=benchmark_sim.json --num_showers=5000
 
-Times srgamma photons and pi0 at 20 and 50 GeV with one and two worker processes in memory,
-and once per particle at 50 GeV end to end into a gzip HDF5 file, against the targets of
-1500 showers/s per core and 3000 showers/s with two workers.
+Times, with one and two worker processes in memory and once per particle end to end into a
+gzip HDF5 file (``caloml.benchmarks.GRIDS``): srgamma photons and pi0 at 20 and 50 GeV (targets
+1500 showers/s per core, 3000 with two workers), and calogan positrons and photons at uniform
+1-100 GeV (targets 2500 per core, 5000 with two workers).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ flags.DEFINE_string("output", "benchmark_sim.json", "JSON file to write the resu
 flags.DEFINE_integer("num_showers", 5000, "Showers per configuration.", lower_bound=1)
 flags.DEFINE_integer("seed", 1, "Simulator seed.", lower_bound=0)
 flags.DEFINE_integer("repeats", 1, "Runs per configuration; the fastest counts.", lower_bound=1)
+flags.DEFINE_multi_enum("geometry", list(benchmarks.GRIDS), list(benchmarks.GRIDS),
+                        "Geometries to time (repeat the flag for several).")
 
 
 def main(argv):
@@ -27,7 +30,7 @@ def main(argv):
         hdf5.check_writable(FLAGS.output)
     except OSError as e:
         raise cli.UsageError(f"--output: {e}") from None
-    configs = benchmarks.default_configs()
+    configs = benchmarks.standard_configs(FLAGS.geometry)
     result = benchmarks.benchmark_simulator(
         configs, FLAGS.num_showers, seed=FLAGS.seed, repeats=FLAGS.repeats
     )

@@ -42,25 +42,42 @@ def test_default_configs_grid():
     }
 
 
+def test_standard_configs_cover_both_geometries():
+    configs = benchmarks.standard_configs()
+    assert configs[:10] == benchmarks.default_configs()
+    calogan = [c for c in configs if c.geometry == "calogan"]
+    assert {(c.particle, c.energy_gev, c.workers, c.to_file) for c in calogan} == {
+        (p, (1.0, 100.0), w, False) for p in ("positron", "photon") for w in (1, 2)
+    } | {(p, (1.0, 100.0), 2, True) for p in ("positron", "photon")}
+    assert benchmarks.standard_configs(["calogan"]) == calogan
+    with pytest.raises(ValueError, match="no benchmark grid"):
+        benchmarks.standard_configs(["atlas"])
+    assert benchmarks.energy_text((1.0, 100.0)) == "1-100"
+    assert benchmarks.energy_text(50.0) == "50"
+
+
 def test_target_for():
-    assert benchmarks.target_for(1) == ("per_core", 1500.0)
-    assert benchmarks.target_for(2) == ("two_workers", 3000.0)
-    assert benchmarks.target_for(4) == ("per_core*4", 6000.0)
+    srgamma, calogan = benchmarks.TARGETS["srgamma"], benchmarks.TARGETS["calogan"]
+    assert benchmarks.target_for(1, srgamma) == ("per_core", 1500.0)
+    assert benchmarks.target_for(2, srgamma) == ("two_workers", 3000.0)
+    assert benchmarks.target_for(4, srgamma) == ("per_core*4", 6000.0)
+    assert benchmarks.target_for(2, calogan) == ("two_workers", 5000.0)
 
 
 def test_benchmark_simulator_tiny(tmp_path):
     configs = [
         benchmarks.SimConfig("srgamma", "photon", 50.0, workers=1),
         benchmarks.SimConfig("srgamma", "pi0", 50.0, workers=2, to_file=True),
+        benchmarks.SimConfig("calogan", "positron", (1.0, 100.0), workers=2),
     ]
     result = benchmarks.benchmark_simulator(configs, num_showers=300, seed=3, repeats=2)
     path = tmp_path / "benchmark.json"
     outputs.write_json(path, result)
     loaded = json.loads(path.read_text())
-    assert loaded["targets"] == {"per_core": 1500.0, "two_workers": 3000.0}
+    assert loaded["targets"] == benchmarks.TARGETS
     assert loaded["machine"]["cpu_count"] >= 1
     assert loaded["machine"]["numpy"] == np.__version__
-    assert [r["mode"] for r in loaded["results"]] == ["memory", "file"]
+    assert [r["mode"] for r in loaded["results"]] == ["memory", "file", "memory"]
     for r in loaded["results"]:
         assert RESULT_KEYS <= set(r)
         assert r["num_showers"] == 300
@@ -68,12 +85,13 @@ def test_benchmark_simulator_tiny(tmp_path):
         assert r["seconds"] == min(r["seconds_all"])
         assert r["showers_per_s"] == pytest.approx(300 / r["seconds"])
         assert r["showers_per_s_per_worker"] == pytest.approx(r["showers_per_s"] / r["workers"])
-    memory, file = loaded["results"]
+    memory, file, ranged = loaded["results"]
     assert memory["passed"] == (memory["showers_per_s"] >= memory["target_showers_per_s"])
     # File runs include HDF5 writing and are reported without a target.
     assert file["passed"] is None and file["target_showers_per_s"] is None
     assert file["file_bytes"] > 0
-    assert loaded["all_passed"] == memory["passed"]
+    assert ranged["energy_gev"] == [1.0, 100.0] and ranged["target_showers_per_s"] == 5000.0
+    assert loaded["all_passed"] == (memory["passed"] and ranged["passed"])
     table = benchmarks.format_table(loaded)
     assert len(table.splitlines()) == 2 + len(configs)
     assert not list(tmp_path.glob("*.tmp-*"))
@@ -93,7 +111,7 @@ def test_benchmark_script(tmp_path):
     proc = _run(BENCHMARK_SCRIPT, f"--output={out}", "--num_showers=200", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     result = json.loads(out.read_text())
-    assert len(result["results"]) == 10
+    assert len(result["results"]) == 10 + 6
     assert "showers/s" in proc.stderr  # the table is logged
 
 

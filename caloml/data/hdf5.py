@@ -181,6 +181,24 @@ def write_arrays(
 _KINDS = {"float32": "f", "float64": "f", "int32": "iu", "int64": "iu"}
 
 
+def _scalar(shape: tuple[int, ...]) -> bool:
+    # Files store a scalar per example either as [N] or as a column [N, 1]; both are accepted
+    # for a layout field of either shape.
+    return shape in ((), (1,))
+
+
+def to_layout_shape(value: np.ndarray, field: schema_lib.Field) -> np.ndarray:
+    """Examples ``[n, ...]`` read from a file, in ``field``'s per-example shape and dtype.
+
+    A per-example scalar stored as ``[n]`` or ``[n, 1]`` comes back as the layout declares it
+    (``[n]`` for shape ``()``, ``[n, 1]`` for ``(1,)``).
+    """
+    value = np.asarray(value)
+    if value.shape[1:] != field.shape and _scalar(value.shape[1:]) and _scalar(field.shape):
+        value = value.reshape(len(value), *field.shape)
+    return value.astype(field.dtype, copy=False)
+
+
 def validate_file(
     path: str | os.PathLike,
     layout: schema_lib.Layout,
@@ -219,9 +237,8 @@ def validate_file(
             ds = h5[f.key]
             if not isinstance(ds, h5py.Dataset):
                 raise DataError(f"{path!r}: key {f.key!r} is a group, expected a dataset")
-            # Public files store scalars per example either as [N] or [N, 1].
             per_example = ds.shape[1:]
-            if per_example != f.shape and not (f.shape == () and per_example == (1,)):
+            if per_example != f.shape and not (_scalar(per_example) and _scalar(f.shape)):
                 raise DataError(
                     f"{path!r}: key {f.key!r} has shape {ds.shape}, expected "
                     f"[N, {', '.join(map(str, f.shape))}]".replace(", ]", "]")
@@ -262,8 +279,9 @@ def read_arrays(
 ) -> dict[str, np.ndarray]:
     """Reads examples ``[start, stop)`` of ``keys`` (default: required keys) into memory.
 
-    Per-example scalars stored as ``[N, 1]`` (as in public files) come back as ``[N]``, cast to
-    the layout's dtype. The file is validated first unless ``validate=False``.
+    Arrays come back in the layout's per-example shape and dtype: a per-example scalar stored
+    as ``[N]`` or ``[N, 1]`` (as in public files) has the shape the layout declares (see
+    :func:`to_layout_shape`). The file is validated first unless ``validate=False``.
     """
     keys = list(keys) if keys else layout.keys(include_optional=False)
     if validate:
@@ -271,11 +289,7 @@ def read_arrays(
     out = {}
     with h5py.File(path, "r") as h5:
         for key in keys:
-            f = layout.field(key)
-            value = np.asarray(h5[key][start:stop])
-            if f.shape == () and value.ndim == 2:
-                value = value[:, 0]
-            out[key] = value.astype(f.dtype, copy=False)
+            out[key] = to_layout_shape(h5[key][start:stop], layout.field(key))
     return out
 
 

@@ -39,12 +39,7 @@ def _read_block(
     """Reads examples ``[start, stop)`` like :func:`caloml.data.hdf5.read_arrays`."""
     block = {}
     for key in keys:
-        field = layout.field(key)
-        value = np.asarray(h5[key][start:stop])
-        # Public files store per-example scalars as [N, 1].
-        if field.shape == () and value.ndim == 2:
-            value = value[:, 0]
-        block[key] = value.astype(field.dtype, copy=False)
+        block[key] = hdf5.to_layout_shape(h5[key][start:stop], layout.field(key))
     return block
 
 
@@ -81,9 +76,10 @@ def hdf5_dataset(
 
     The file is validated once against ``layout`` (shapes, dtypes, finite non-negative
     energies), then read in contiguous blocks of ``block_size`` examples, so memory holds one
-    block at a time. Per-example scalars stored as ``[N, 1]`` come back as scalars. The
-    dataset does not shuffle: apply ``dataset.shuffle(buffer_size)`` after it, with a buffer
-    of several blocks, or examples stay in file order.
+    block at a time. Per-example scalars stored as ``[N]`` or ``[N, 1]`` come back in the
+    layout's shape (:func:`caloml.data.hdf5.to_layout_shape`). The dataset does not shuffle:
+    apply ``dataset.shuffle(buffer_size)`` after it, with a buffer of several blocks, or
+    examples stay in file order.
 
     Args:
         path: HDF5 file in ``layout``.

@@ -79,7 +79,28 @@ SRGAMMA = Layout(
     ),
 )
 
-LAYOUTS: dict[str, Layout] = {"srgamma": SRGAMMA}
+# CaloGAN Pb/LAr calorimeter (paper 004; hep-lbdl/CaloGAN ``generation/convert.py``), exactly
+# as the public files eplus/gamma/piplus.hdf5 (REFERENCES.md §1.1): three layers of x × y cells
+# in MeV (total deposit, absorber included), the energy as a column [N, 1] in GeV.
+CALOGAN = Layout(
+    name="calogan",
+    fields=(
+        Field("layer_0", (3, 96), "float32", "MeV", ENERGY,
+              "layer 0 (0-90 mm deep): 3 x 96 cells of 160 x 5 mm (x, y)"),
+        Field("layer_1", (12, 12), "float32", "MeV", ENERGY,
+              "layer 1 (90-437 mm deep): 12 x 12 cells of 40 x 40 mm (x, y)"),
+        Field("layer_2", (12, 6), "float32", "MeV", ENERGY,
+              "layer 2 (437-480 mm deep): 12 x 6 cells of 40 x 80 mm (x, y)"),
+        Field("energy", (1,), "float32", "GeV", ENERGY,
+              "incident particle energy, one column as in the public files"),
+        Field("overflow", (3,), "float32", "MeV", ENERGY,
+              "energy deposited outside the 480 x 480 mm window, per layer"),
+        Field("leakage_gev", (), "float32", "GeV", ENERGY,
+              "simulator truth: energy leaking out of the back", optional=True),
+    ),
+)
+
+LAYOUTS: dict[str, Layout] = {"srgamma": SRGAMMA, "calogan": CALOGAN}
 
 
 def get_layout(geometry: str) -> Layout:

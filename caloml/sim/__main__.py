@@ -1,5 +1,10 @@
 """Writes a simulated dataset: ``python -m caloml.sim --geometry=srgamma --particle=pi0 ...``.
 
+For example, the public CaloGAN positron file's equivalent::
+
+    python -m caloml.sim --geometry=calogan --particle=positron --energy=1,100 \
+        --num_showers=100000 --output=eplus.hdf5
+
 The one entry script inside the package (so the simulator is usable from an installed wheel).
 """
 
@@ -15,21 +20,24 @@ from caloml.sim import core
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("geometry", "srgamma", sorted(core.GEOMETRIES), "Calorimeter geometry.")
-flags.DEFINE_string("particle", "photon", "Particle: photon, pi0, electron, positron.")
+flags.DEFINE_string("particle", "photon", "Particle; per geometry: " + "; ".join(
+    f"{name}: {', '.join(spec.particles)}" for name, spec in core.GEOMETRIES.items()) + ".")
 flags.DEFINE_list("energy", None, "Energy in GeV: one value, or 'low,high' for a uniform range "
-                  "(default: the geometry's, 50 GeV for srgamma).")
+                  "(default: the geometry's, 50 GeV for srgamma, 1,100 for calogan).")
 flags.DEFINE_integer("num_showers", 10000, "Number of showers.", lower_bound=1)
 flags.DEFINE_integer("seed", 1, "Seed; the same seed gives the same file.", lower_bound=0)
 flags.DEFINE_string("output", None, "Output HDF5 file.", required=True)
 flags.DEFINE_integer("workers", min(os.cpu_count() or 1, 8), "Worker processes.", lower_bound=1)
-flags.DEFINE_bool("truth", False, "Also write simulator truth (leakage, out-of-window energy, "
-                  "depth of shower maximum).")
+flags.DEFINE_bool("truth", False, "Also write simulator truth (leakage; srgamma also "
+                  "out-of-window energy and depth of shower maximum).")
 flags.DEFINE_enum("compression", "gzip", ["gzip", "lzf", "none"], "HDF5 compression.")
+# Geometry options: only given ones are passed on (and recorded in the file), so that files made
+# with the defaults are recognised as such (caloml.sim.cache).
 flags.DEFINE_float("gun_sigma_mm", None, "srgamma: Gaussian smearing of the gun (default 44).",
                    lower_bound=0.0)
 flags.DEFINE_list("gun_center_mm", None, "srgamma: mean gun position 'x,y' (default 0,0).")
-flags.DEFINE_float("max_opening_angle_deg", 2.0, "srgamma: redraw pi0 decays with a wider "
-                   "opening angle; 0 disables the cut.", lower_bound=0.0)
+flags.DEFINE_float("max_opening_angle_deg", None, "srgamma: redraw pi0 decays with a wider "
+                   "opening angle (default 2); 0 disables the cut.", lower_bound=0.0)
 
 
 def _floats(values: list[str], name: str) -> tuple[float, ...]:
@@ -52,6 +60,37 @@ def _energy(spec: core.GeometrySpec):
     return energy[0] if len(energy) == 1 else energy
 
 
+def _gun_center() -> tuple[float, float]:
+    center = _floats(FLAGS.gun_center_mm, "gun_center_mm")
+    if len(center) != 2:
+        raise cli.UsageError("--gun_center_mm expects two numbers 'x,y'")
+    return center
+
+
+# Flags that are geometry options (GeometrySpec.option_keys), with the value each passes on.
+_OPTION_FLAGS = {
+    "gun_sigma_mm": lambda: FLAGS.gun_sigma_mm,
+    "gun_center_mm": _gun_center,
+    "max_opening_angle_deg": lambda: FLAGS.max_opening_angle_deg or None,
+}
+
+
+def _options(spec: core.GeometrySpec) -> dict:
+    """The geometry options given on the command line; others of the geometry keep defaults."""
+    options = {}
+    for name, value in _OPTION_FLAGS.items():
+        if not FLAGS[name].present:
+            continue
+        if name not in spec.option_keys:
+            raise cli.UsageError(
+                f"--{name} is not an option of --geometry={FLAGS.geometry}"
+                + (f"; its options: --{', --'.join(spec.option_keys)}" if spec.option_keys
+                   else " (it has none)")
+            )
+        options[name] = value()
+    return options
+
+
 def main(argv):
     del argv
     spec = core.GEOMETRIES[FLAGS.geometry]
@@ -61,16 +100,7 @@ def main(argv):
             f"expected one of {', '.join(spec.particles)}"
         )
     energy = _energy(spec)
-    options = {}
-    if FLAGS.geometry == "srgamma":
-        center = _floats(FLAGS.gun_center_mm, "gun_center_mm") if FLAGS.gun_center_mm else None
-        if center is not None and len(center) != 2:
-            raise cli.UsageError("--gun_center_mm expects two numbers 'x,y'")
-        options = {
-            "gun_sigma_mm": FLAGS.gun_sigma_mm,
-            "gun_center_mm": center,
-            "max_opening_angle_deg": FLAGS.max_opening_angle_deg or None,
-        }
+    options = _options(spec)
     try:
         hdf5.check_writable(FLAGS.output)
     except OSError as e:

@@ -20,7 +20,11 @@ from caloml.sim import core
 
 
 def _same(stored: Any, wanted: Any) -> bool:
-    """Whether a file attribute equals the wanted value (floats to rounding, arrays never)."""
+    """Whether a file attribute equals the wanted value (floats and float ranges to rounding)."""
+    if isinstance(wanted, tuple):
+        return np.shape(stored) == (len(wanted),) and bool(
+            np.issubdtype(np.asarray(stored).dtype, np.number) and np.allclose(stored, wanted)
+        )
     if np.ndim(stored) != 0:
         return False
     if isinstance(wanted, float):
@@ -62,7 +66,7 @@ def cached_simulation(
     geometry: str,
     particle: str,
     num_showers: int,
-    energy_gev: float,
+    energy_gev: float | tuple[float, float],
     seed: int,
     workers: int = 1,
     truth: bool = False,
@@ -70,18 +74,27 @@ def cached_simulation(
 ) -> bool:
     """Simulates ``path`` with :func:`caloml.sim.simulate_to_file` unless a valid copy exists.
 
+    Args:
+        energy_gev: fixed energy or ``(low, high)`` range, as for ``simulate_to_file``.
+
     Returns:
         True if an existing file was reused.
     """
-    expected = {"geometry": geometry, "particle": particle, "energy_gev": float(energy_gev),
+    if np.ndim(energy_gev) == 0:
+        energy_gev = float(energy_gev)
+        energy_text = f"{energy_gev:g} GeV"
+    else:
+        energy_gev = tuple(float(e) for e in energy_gev)
+        energy_text = f"{energy_gev[0]:g}-{energy_gev[1]:g} GeV"
+    expected = {"geometry": geometry, "particle": particle, "energy_gev": energy_gev,
                 "seed": seed, "num_showers": num_showers,
                 "caloml_version": caloml.__version__}
     why = why_not_reusable(path, geometry, expected, truth)
     if why is None:
         logging.info("reusing %s", path)
         return True
-    logging.info("simulating %d %s showers at %g GeV into %s (cache: %s)", num_showers,
-                 particle, energy_gev, path, why)
+    logging.info("simulating %d %s showers at %s into %s (cache: %s)", num_showers,
+                 particle, energy_text, path, why)
     core.simulate_to_file(path, geometry, particle, num_showers, energy_gev, seed=seed,
                           workers=workers, truth=truth, progress=progress)
     return False

@@ -16,7 +16,7 @@ import threadpoolctl
 
 import caloml
 from caloml.data import hdf5, schema
-from caloml.sim import srgamma
+from caloml.sim import calogan, srgamma
 
 # Events per chunk. Chunk i is always simulated with the i-th child of SeedSequence(seed), so
 # the output does not depend on the number of workers. Changing it changes the random streams.
@@ -75,6 +75,16 @@ GEOMETRIES: dict[str, GeometrySpec] = {
         simulate_chunk=srgamma.simulate_chunk,
         truth_keys=("leakage_gev", "out_of_window_gev", "shower_max_x0"),
         option_keys=("gun_sigma_mm", "gun_center_mm", "max_opening_angle_deg"),
+    ),
+    "calogan": GeometrySpec(
+        layout=schema.CALOGAN,
+        particles=calogan.PARTICLES,
+        energy_range_gev=(1.0, 500.0),
+        # cfg/run2.mac of hep-lbdl/CaloGAN: uniform 1-100 GeV (PHYSICS.md §5).
+        default_energy_gev=(1.0, 100.0),
+        make_config=calogan.CaloGANGeometry,
+        simulate_chunk=calogan.simulate_chunk,
+        truth_keys=("leakage_gev",),
     ),
 }
 
@@ -157,7 +167,10 @@ _BLAS_LIMIT = None
 def _results(tasks, workers: int):
     """Yields chunk results in order, with at most 2 × workers chunks in flight."""
     if workers <= 1:
-        yield from map(_run_chunk, tasks)
+        # In-process too, the small per-chunk products gain nothing from BLAS threads and lose
+        # up to 3x (calogan) when the other cores are busy; the limit ends with the generator.
+        with threadpoolctl.threadpool_limits(1, user_api="blas"):
+            yield from map(_run_chunk, tasks)
         return
     # Workers run numpy/scipy only, so "fork" is safe and, unlike "spawn", works from scripts
     # without a ``__main__`` guard. Elsewhere (macOS, Windows) the platform default is used.
@@ -208,18 +221,20 @@ def simulate(
     """Simulates ``num_showers`` showers and returns them laid out as in the geometry's file.
 
     Args:
-        geometry: ``"srgamma"``.
-        particle: one of the geometry's particles (``photon``, ``pi0``, ``electron``, ...).
+        geometry: a key of :data:`GEOMETRIES` (``"srgamma"``, ``"calogan"``).
+        particle: one of the geometry's particles (``photon``, ``pi0``, ``positron``, ...).
         num_showers: number of events.
         energy_gev: fixed energy, or a ``(low, high)`` range drawn uniformly; default per
             geometry.
         seed: seed of ``numpy.random.SeedSequence``; the same seed gives bit-identical arrays
             whatever ``workers`` is.
         workers: processes to shard the chunks over.
-        truth: also return the simulator-truth arrays (leakage, out-of-window, shower max).
+        truth: also return the simulator-truth arrays (the geometry's ``truth_keys``:
+            leakage, out-of-window energy, shower max).
         progress: show a progress bar.
-        **options: geometry options (srgamma: ``gun_sigma_mm``, ``gun_center_mm``,
-            ``max_opening_angle_deg``; None disables the pi0 opening-angle cut).
+        **options: geometry options, the spec's ``option_keys`` (srgamma: ``gun_sigma_mm``,
+            ``gun_center_mm``, ``max_opening_angle_deg``, None disabling the pi0
+            opening-angle cut; calogan: none).
 
     Returns:
         A dict of arrays ``[num_showers, ...]`` with the file attributes in ``.attrs``.

@@ -36,6 +36,8 @@ class Showers:
         core_radius_mm, tail_radius_mm: R_C·R_M and R_T·R_M at the slice centre.
         core_fraction: p(τ), the share of the slice energy in the core.
         spot_energy_gev: energy-weighted mean GFlash spot energy (sets the fluctuations).
+        slice_spots: mean number of GFlash spots in each slice (from the spot profile), for
+            spot energies of groups of slices (:func:`caloml.sim.deposit.group_spot_energy`).
         shower_max_x0: depth of the individual shower maximum, start + T, from the face.
     """
 
@@ -45,6 +47,7 @@ class Showers:
     tail_radius_mm: np.ndarray
     core_fraction: np.ndarray
     spot_energy_gev: np.ndarray
+    slice_spots: np.ndarray
     shower_max_x0: np.ndarray
 
 
@@ -156,5 +159,6 @@ def simulate_longitudinal(
         tail_radius_mm=r_tail * rm,
         core_fraction=p,
         spot_energy_gev=spot_energy,
+        slice_spots=spots,
         shower_max_x0=start_x0 + t_max,
     )

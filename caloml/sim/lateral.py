@@ -71,6 +71,32 @@ def mixture_weights(
     return np.diff(below, axis=1, prepend=0.0, append=total)
 
 
+def mixture_weights_by_group(
+    energy_gev: np.ndarray, radius_mm: np.ndarray, edges_mm: np.ndarray, group: np.ndarray,
+    num_groups: int,
+) -> np.ndarray:
+    """Like :func:`mixture_weights`, with the components summed per group (readout layer).
+
+    Args:
+        energy_gev: [M, C] energies of C components per shower.
+        radius_mm: [M, C] their radial scales R.
+        edges_mm: [K-1] inner width-bin edges.
+        group: [C] group index in ``[0, num_groups)`` of each component.
+        num_groups: G.
+
+    Returns:
+        [M, G, K] energy per group and Gaussian width; sums over K to each group's energy.
+    """
+    r2 = (np.asarray(radius_mm, np.float32) ** 2)[..., None]
+    inv2s2 = (0.5 / np.asarray(edges_mm, np.float64) ** 2).astype(np.float32)
+    cum = np.exp(-r2 * inv2s2)  # [M, C, K-1]
+    one_hot = np.arange(num_groups)[:, None] == np.asarray(group)[None, :]  # [G, C]
+    e = np.asarray(energy_gev, np.float32)[:, None, :] * one_hot  # [M, G, C]
+    below = np.matmul(e, cum)
+    total = e.sum(axis=2, keepdims=True)
+    return np.diff(below, axis=2, prepend=0.0, append=total)
+
+
 @functools.lru_cache(maxsize=8)
 def cell_table(
     cell_mm: float, num_cells: int, widths_mm: tuple[float, ...], subcell: int = SUBCELL
@@ -118,6 +144,26 @@ def profiles_1d(
     start = np.clip(2 * num_cells - cell.astype(np.int64), 0, 3 * num_cells)
     k = np.arange(table.shape[1])
     return table[q[:, None], k[None, :], start[:, None]]
+
+
+def gaussian_cell_integrals(
+    position_mm: float, edges_mm: np.ndarray, widths_mm: tuple[float, ...]
+) -> np.ndarray:
+    """Exact cell integrals of K unit Gaussians centred at one ``position_mm``.
+
+    The table-free version of :func:`profiles_1d` for a fixed impact point (a beam at normal
+    incidence on a known spot): no sub-cell quantisation, any (also non-uniform) cell edges.
+
+    Returns:
+        [K, len(edges_mm) - 1] float64.
+    """
+    z = (np.asarray(edges_mm, np.float64)[None, :] - position_mm) / np.asarray(
+        widths_mm, np.float64
+    )[:, None]
+    # Same cancellation-free differences as cell_table.
+    cdf = np.where(z < 0, special.ndtr(z), -special.ndtr(-z))
+    straddles = (z[:, :-1] < 0) & (z[:, 1:] >= 0)
+    return np.diff(cdf, axis=1) + straddles
 
 
 def student_t_cell_fractions(

@@ -39,3 +39,11 @@ class Material:
 PBWO4 = Material(
     name="PbWO4", x0_mm=8.9, moliere_radius_mm=21.9, critical_energy_mev=8.74, z_eff=68.36
 )
+
+# The CaloGAN stack, 80 × (2 mm Pb + 4 mm LAr), as one effective homogeneous medium (PHYSICS.md
+# §2, g/cm² mixing rules; ρ = 4.71 g/cm³, λ_I = 37.4 cm). Treated as homogeneous because the 2017
+# CaloGAN readout sums the deposits of every volume, absorber included (PHYSICS.md §5).
+PB_LAR_CALOGAN = Material(
+    name="Pb/LAr 2/4 mm (effective)", x0_mm=15.6, moliere_radius_mm=35.5,
+    critical_energy_mev=9.3, z_eff=69.4,
+)

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from caloml.sim import gflash, kinematics, lateral, noise
+from caloml.sim import deposit, gflash, kinematics, noise
 from caloml.sim.materials import PBWO4, Material
 
 PDG = {"photon": 22, "pi0": 111, "electron": 11, "positron": -11}
@@ -51,33 +51,16 @@ class SRGammaGeometry:
         return 0.5 * self.num_cells * self.cell_mm
 
     @property
+    def grid(self) -> deposit.CellGrid:
+        return deposit.CellGrid(self.num_cells, self.num_cells, self.cell_mm, self.cell_mm)
+
+    @property
     def depth_x0(self) -> float:
         return self.depth_mm / self.material.x0_mm
 
     def slice_edges_x0(self) -> np.ndarray:
         num = math.ceil(self.depth_x0 / self.slice_x0 - 1e-9)
         return np.minimum(np.arange(num + 1) * self.slice_x0, self.depth_x0)
-
-
-def _expected_images(
-    showers: gflash.Showers, x_mm: np.ndarray, y_mm: np.ndarray, geometry: SRGammaGeometry,
-    per_event: int,
-) -> np.ndarray:
-    """Noise-free HR images [N, cells, cells] of N events made of ``per_event`` showers each."""
-    edges, widths = lateral.width_grid()
-    p = showers.core_fraction
-    energy = np.concatenate([showers.slice_energy_gev * p,
-                             showers.slice_energy_gev * (1.0 - p)], axis=1)
-    radius = np.concatenate([showers.core_radius_mm, showers.tail_radius_mm], axis=1)
-    weights = lateral.mixture_weights(energy, radius, edges)  # [M, K]
-    low, n, cell = -geometry.half_width_mm, geometry.num_cells, geometry.cell_mm
-    gx = lateral.profiles_1d(x_mm, low, cell, n, tuple(widths)) * weights[:, :, None]
-    gy = lateral.profiles_1d(y_mm, low, cell, n, tuple(widths))
-    k = weights.shape[1] * per_event
-    # Rows are x (first image axis), columns y: image[i, j] = Σ_k w_k gx[k, i] gy[k, j].
-    gx = gx.reshape(-1, per_event, weights.shape[1], n).reshape(-1, k, n)
-    gy = gy.reshape(-1, per_event, weights.shape[1], n).reshape(-1, k, n)
-    return np.matmul(gx.transpose(0, 2, 1), gy)
 
 
 def simulate_chunk(
@@ -144,7 +127,8 @@ def simulate_chunk(
     x = origin[:, 0] + lever * np.cos(azimuth)
     y = origin[:, 1] + lever * np.sin(azimuth)
 
-    images = _expected_images(showers, x, y, geometry, per_event).reshape(num, -1)
+    (images,) = deposit.expected_images(showers, x, y, [geometry.grid], per_event=per_event)
+    images = images.reshape(num, -1)
     event_deposit = deposited.reshape(num, per_event).sum(axis=1)
     in_window = images.sum(axis=1, dtype=np.float64)
     if add_noise:

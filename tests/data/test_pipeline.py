@@ -88,6 +88,27 @@ def test_hdf5_dataset_range_and_scalar_columns(tmp_path):
         np.testing.assert_array_equal(got[key], expected[key])
 
 
+@pytest.mark.parametrize("energy_shape", [(10, 1), (10,)])
+def test_hdf5_dataset_reads_calogan_files_like_the_public_ones(tmp_path, energy_shape):
+    # The CaloGAN layout declares energy as the public files' [N, 1] column; [N] is accepted.
+    path = tmp_path / "eplus.hdf5"
+    rng = np.random.default_rng(4)
+    with h5py.File(path, "w") as h5:
+        for field in schema.CALOGAN.fields:
+            if not field.optional:
+                shape = energy_shape if field.key == "energy" else (10, *field.shape)
+                h5[field.key] = rng.uniform(1.0, 100.0, shape)  # float64
+    keys = ["layer_0", "layer_1", "layer_2", "energy", "overflow"]
+    dataset = pipeline.hdf5_dataset(path, schema.CALOGAN, keys, block_size=4)
+    assert dataset.element_spec["energy"].shape == (1,)
+    assert dataset.element_spec["layer_0"].shape == (3, 96)
+    got = examples(dataset)
+    expected = hdf5.read_arrays(path, schema.CALOGAN, keys)
+    for key in keys:
+        assert got[key].dtype == np.float32
+        np.testing.assert_array_equal(got[key], expected[key])
+
+
 def test_hdf5_dataset_transform_runs_per_block(files):
     block_sizes = []
 

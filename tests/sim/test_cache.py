@@ -35,3 +35,13 @@ def test_files_made_with_options_are_not_reused(tmp_path):
     caloml.sim.simulate_to_file(path, "srgamma", "photon", 10, 50.0, seed=1, gun_sigma_mm=0.0)
     expected = {"geometry": "srgamma", "particle": "photon", "seed": 1}
     assert "non-default options" in cache.why_not_reusable(path, "srgamma", expected, False)
+
+
+def test_files_of_an_energy_range_are_reused(tmp_path):
+    path = str(tmp_path / "eplus.hdf5")
+    args = dict(geometry="calogan", particle="positron", num_showers=20, seed=2)
+    assert cache.cached_simulation(path, **args, energy_gev=(1.0, 100.0)) is False
+    assert cache.cached_simulation(path, **args, energy_gev=(1, 100)) is True
+    assert cache.cached_simulation(path, **args, energy_gev=(1.0, 50.0)) is False
+    expected = {"geometry": "calogan", "energy_gev": 50.0}
+    assert "energy_gev" in cache.why_not_reusable(path, "calogan", expected, truth=False)

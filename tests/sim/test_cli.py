@@ -28,10 +28,37 @@ def test_cli_writes_the_srgamma_layout(tmp_path):
     assert hdf5.read_attrs(out)["particle"] == "pi0"
 
 
+def test_cli_writes_the_calogan_layout(tmp_path):
+    out = tmp_path / "eplus.hdf5"
+    result = _run("--geometry=calogan", "--particle=positron", "--energy=1,100",
+                  "--num_showers=300", f"--output={out}", "--workers=2", "--truth")
+    assert result.returncode == 0, result.stderr
+    assert hdf5.validate_file(out, schema.CALOGAN) == 300
+    data = hdf5.read_arrays(out, schema.CALOGAN, keys=["energy", "leakage_gev"])
+    assert data["energy"].shape == (300, 1)
+    assert 1 <= data["energy"].min() and data["energy"].max() <= 100
+    attrs = hdf5.read_attrs(out)
+    assert attrs["geometry"] == "calogan" and attrs["particle"] == "positron"
+
+
+def test_cli_records_only_the_options_given(tmp_path):
+    out = tmp_path / "photon.h5"
+    result = _run("--particle=photon", "--num_showers=10", "--gun_sigma_mm=0", f"--output={out}")
+    assert result.returncode == 0, result.stderr
+    attrs = hdf5.read_attrs(out)
+    assert attrs["gun_sigma_mm"] == 0.0
+    assert "max_opening_angle_deg" not in attrs and "gun_center_mm" not in attrs
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
         (["--energy=-5"], "--energy=-5 must be one value"),
+        (["--geometry=calogan", "--particle=pi0"], "--particle=pi0 is not simulated"),
+        (["--geometry=calogan", "--energy=0.5,100"], "within [1, 500] GeV"),
+        (["--geometry=calogan", "--particle=positron", "--gun_sigma_mm=5"],
+         "--gun_sigma_mm is not an option of --geometry=calogan"),
+        (["--gun_center_mm=1"], "--gun_center_mm expects two numbers"),
         (["--particle=kaon"], "--particle=kaon is not simulated"),
         (["--geometry=atlas"], "--geometry=atlas"),
         (["--num_showers=0"], "--num_showers=0"),

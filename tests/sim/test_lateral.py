@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from caloml.sim import lateral
 
@@ -59,3 +60,27 @@ def test_mixture_weights_conserve_energy():
 def test_far_away_shower_lands_outside_the_window():
     image = _mixture_image(5.0, 3 * NUM * CELL, 0.0)
     assert image.sum() < 1e-4
+
+
+def test_grouped_mixture_weights_are_the_weights_of_each_group():
+    rng = np.random.default_rng(1)
+    energy = rng.exponential(1.0, (30, 12))
+    radius = rng.uniform(0.5, 500.0, (30, 12))
+    group = np.array([0, 0, 1, 2, 2, 2, 0, 0, 1, 2, 2, 2])
+    edges, _ = lateral.width_grid()
+    grouped = lateral.mixture_weights_by_group(energy, radius, edges, group, 4)
+    assert grouped.shape == (30, 4, len(edges) + 1)
+    for g in range(3):
+        alone = lateral.mixture_weights(energy[:, group == g], radius[:, group == g], edges)
+        np.testing.assert_allclose(grouped[:, g], alone, rtol=1e-4, atol=1e-6)
+    assert not grouped[:, 3].any()
+
+
+def test_exact_gaussian_cell_integrals_on_uneven_cells():
+    widths = (0.5, 4.0, 40.0)
+    edges = np.array([-100.0, -3.0, 0.0, 1.0, 7.5, 200.0])
+    integrals = lateral.gaussian_cell_integrals(0.0, edges, widths)
+    assert integrals.shape == (3, 5)
+    for k, sigma in enumerate(widths):
+        np.testing.assert_allclose(integrals[k], np.diff(stats.norm.cdf(edges, scale=sigma)),
+                                   atol=1e-15)
