@@ -108,7 +108,7 @@ def default_configs(
 GRIDS = {
     "srgamma": dict(particles=("photon", "pi0"), energies_gev=(20.0, 50.0),
                     file_energy_gev=50.0),
-    "calogan": dict(particles=("positron", "photon"), energies_gev=((1.0, 100.0),),
+    "calogan": dict(particles=("positron", "photon", "piplus"), energies_gev=((1.0, 100.0),),
                     file_energy_gev=(1.0, 100.0)),
 }
 

@@ -4,7 +4,7 @@
 
 Times, with one and two worker processes in memory and once per particle end to end into a
 gzip HDF5 file (``caloml.benchmarks.GRIDS``): srgamma photons and pi0 at 20 and 50 GeV (targets
-1500 showers/s per core, 3000 with two workers), and calogan positrons and photons at uniform
+1500 showers/s per core, 3000 with two workers), and calogan positrons, photons and π⁺ at uniform
 1-100 GeV (targets 2500 per core, 5000 with two workers).
 """
 

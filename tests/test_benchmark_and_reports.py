@@ -47,8 +47,8 @@ def test_standard_configs_cover_both_geometries():
     assert configs[:10] == benchmarks.default_configs()
     calogan = [c for c in configs if c.geometry == "calogan"]
     assert {(c.particle, c.energy_gev, c.workers, c.to_file) for c in calogan} == {
-        (p, (1.0, 100.0), w, False) for p in ("positron", "photon") for w in (1, 2)
-    } | {(p, (1.0, 100.0), 2, True) for p in ("positron", "photon")}
+        (p, (1.0, 100.0), w, False) for p in ("positron", "photon", "piplus") for w in (1, 2)
+    } | {(p, (1.0, 100.0), 2, True) for p in ("positron", "photon", "piplus")}
     assert benchmarks.standard_configs(["calogan"]) == calogan
     with pytest.raises(ValueError, match="no benchmark grid"):
         benchmarks.standard_configs(["atlas"])
@@ -111,7 +111,7 @@ def test_benchmark_script(tmp_path):
     proc = _run(BENCHMARK_SCRIPT, f"--output={out}", "--num_showers=200", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     result = json.loads(out.read_text())
-    assert len(result["results"]) == 10 + 6
+    assert len(result["results"]) == 10 + 9  # srgamma; calogan: 3 particles × (1, 2 workers, file)
     assert "showers/s" in proc.stderr  # the table is logged
 
 

@@ -22,6 +22,11 @@ MeV, ``energy`` [N, 1] in GeV, ``overflow`` [N, 3] in MeV holding each layer's e
 the window. Energy leaking out of the back is simulator truth (``leakage_gev``), so that
 ``Σ cells + Σ overflow + leakage = energy`` per event.
 
+π⁺ (``piplus``, :mod:`caloml.sim.hadron`) travel as MIPs (0.567 MeV/mm, noise-free, in the
+cells along the beam axis) up to their first interaction at Exp(1.2 λ_I), λ_I = 374 mm, so ≈ 34%
+cross the 1.28 λ_I stack without interacting; then a Bock/CMS-FastSim shower with e/h = 1.4.
+For them ``leakage_gev`` also holds the invisible energy of non-compensation.
+
 Particles are simulated by functions returning :class:`LayerDeposits` (expected images per
 layer, their spot energies and the leakage), registered in :data:`DEPOSITS`; noise, overflow and
 units are applied in :func:`simulate_chunk` for all of them.
@@ -35,7 +40,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from caloml.sim import deposit, gflash, noise
+from caloml.sim import deposit, gflash, hadron, noise
 from caloml.sim.materials import PB_LAR_CALOGAN, Material
 
 # Names of the public files per particle (Mendeley DOI 10.17632/pvn3xc3wy5.1; CaloGAN's
@@ -66,6 +71,10 @@ class CaloGANGeometry:
         gun_xy_mm: impact point of the beam on the face (normal incidence).
         slice_x0: largest depth slice, in X0, for the radial parameters; each layer is cut into
             equal slices no thicker than this.
+        lambda_i_mm: nuclear interaction length of the effective medium, 37.4 cm (PHYSICS.md
+            §2); the stack is 1.28 λ_I deep.
+        mip_total_mev: total (absorber + LAr) deposit of a MIP crossing the whole stack,
+            272 MeV (PHYSICS.md §4), i.e. 0.567 MeV/mm in the effective medium.
     """
 
     material: Material = PB_LAR_CALOGAN
@@ -77,6 +86,17 @@ class CaloGANGeometry:
     )
     gun_xy_mm: tuple[float, float] = (0.0, 0.0)
     slice_x0: float = 0.5
+    lambda_i_mm: float = 374.0
+    mip_total_mev: float = 272.0
+
+    @property
+    def depth_mm(self) -> float:
+        return self.layer_boundaries_mm[-1] - self.layer_boundaries_mm[0]
+
+    @property
+    def mip_gev_per_mm(self) -> float:
+        """Effective-medium MIP energy loss: the whole stack's 272 MeV over its 480 mm."""
+        return 1e-3 * self.mip_total_mev / self.depth_mm
 
     @property
     def num_layers(self) -> int:
@@ -108,12 +128,16 @@ class LayerDeposits:
         layer_energy_gev: [N, L] energy deposited in each layer, inside and outside the window.
         spot_energy_gev: [N, L] energy of the GFlash spots whose count fluctuates per cell.
         leakage_gev: [N] energy leaving through the back (or never deposited).
+        fixed_images_gev: None, or L arrays [N, num_x, num_y] of deterministic in-window
+            deposits (a MIP track) added after the spot noise; included in
+            ``layer_energy_gev``.
     """
 
     images_gev: list[np.ndarray]
     layer_energy_gev: np.ndarray
     spot_energy_gev: np.ndarray
     leakage_gev: np.ndarray
+    fixed_images_gev: list[np.ndarray] | None = None
 
 
 def electromagnetic_deposits(
@@ -139,10 +163,64 @@ def electromagnetic_deposits(
     )
 
 
+# Width (mm) of the Gaussian standing for the zero-width MIP track: on a cell edge it splits
+# the track exactly in half (Φ(0) = 1/2), on a corner in quarters.
+_TRACK_WIDTH_MM = 1e-6
+
+
+def mip_layer_path_mm(path_mm: np.ndarray, geometry: CaloGANGeometry) -> np.ndarray:
+    """[N, L] length of a MIP track from the face to depth ``path_mm`` inside each layer."""
+    bounds = np.asarray(geometry.layer_boundaries_mm, np.float64)
+    reach = np.clip(np.asarray(path_mm, np.float64)[:, None], bounds[None, :-1], bounds[None, 1:])
+    return reach - bounds[None, :-1]
+
+
+def pion_deposits(
+    particle: str, energy_gev: np.ndarray, rng: np.random.Generator, geometry: CaloGANGeometry
+) -> LayerDeposits:
+    """Charged pions (:mod:`caloml.sim.hadron`): a MIP track, then a hadronic shower.
+
+    The MIP deposits ``dE/dx × path`` in each layer up to the first interaction (the whole
+    480 mm for the ≈ 34% that never interact), noise-free (Landau fluctuations are omitted), in
+    the cells containing the beam axis; the axis lies on cell edges or corners, where the
+    deposit is split equally among the touching cells, as a zero-width track on the boundary
+    would be. ``leakage_gev`` holds all energy not deposited: the shower's energy behind the
+    back face (punch-through of non-interacting pions included) plus the invisible energy of
+    non-compensation (e/h), so that Σ cells + Σ overflow + leakage = E holds as for e±/γ.
+    """
+    del particle
+    num = len(energy_gev)
+    pions = hadron.simulate_pions(
+        energy_gev, geometry.slice_edges_x0(), geometry.material, geometry.lambda_i_mm,
+        geometry.mip_gev_per_mm, rng,
+    )
+    showers = pions.showers
+    layer = geometry.slice_layer()
+    x = np.full(2 * num, geometry.gun_xy_mm[0])
+    y = np.full(2 * num, geometry.gun_xy_mm[1])
+    images = deposit.expected_images(showers, x, y, geometry.grids, layer, per_event=2)
+    mip = geometry.mip_gev_per_mm * mip_layer_path_mm(pions.mip_path_mm, geometry)  # [N, L]
+    track = []
+    for i, grid in enumerate(geometry.grids):
+        kernel = deposit.fixed_kernel(grid, *geometry.gun_xy_mm, (_TRACK_WIDTH_MM,))
+        track.append((mip[:, i : i + 1].astype(np.float32) * kernel).reshape(num, *grid.shape))
+    shower_energy = deposit.group_energy(showers, layer, geometry.num_layers, per_event=2)
+    visible = shower_energy.sum(axis=1) + mip.sum(axis=1)
+    return LayerDeposits(
+        images_gev=images,
+        layer_energy_gev=shower_energy + mip,
+        spot_energy_gev=deposit.group_spot_energy(showers, layer, geometry.num_layers,
+                                                  per_event=2),
+        leakage_gev=np.maximum(np.asarray(energy_gev, np.float64) - visible, 0.0),
+        fixed_images_gev=track,
+    )
+
+
 # Deposit functions per particle: f(particle, energy_gev[N], rng, geometry) -> LayerDeposits.
 DEPOSITS: dict[str, Callable[..., LayerDeposits]] = {
     "positron": electromagnetic_deposits,
     "photon": electromagnetic_deposits,
+    "piplus": pion_deposits,
 }
 PARTICLES = tuple(DEPOSITS)
 
@@ -180,10 +258,16 @@ def simulate_chunk(
     for i, (image, grid) in enumerate(zip(deposits.images_gev, geometry.grids, strict=True)):
         image = image.reshape(num, -1)
         in_window = image.sum(axis=1, dtype=np.float64)
+        fixed = None
+        if deposits.fixed_images_gev is not None:
+            fixed = deposits.fixed_images_gev[i].reshape(num, -1)
+            in_window += fixed.sum(axis=1, dtype=np.float64)
         # Rounding of the float32 images may exceed a layer's energy by ~1e-7 of it.
         overflow[:, i] = np.maximum(deposits.layer_energy_gev[:, i] - in_window, 0.0)
         if add_noise:
             image = noise.add_shower_noise(image, deposits.spot_energy_gev[:, i], rng)
+        if fixed is not None:
+            image = image + fixed
         image = np.maximum(image, 0.0).astype(np.float32, copy=False)
         out[f"layer_{i}"] = (image * np.float32(1000.0)).reshape(num, *grid.shape)
     out["energy"] = energy.astype(np.float32)[:, None]

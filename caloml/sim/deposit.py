@@ -52,8 +52,8 @@ class CellGrid:
 
 
 @functools.lru_cache(maxsize=32)
-def _fixed_kernel(grid: CellGrid, x_mm: float, y_mm: float, widths_mm: tuple[float, ...]):
-    """[K, num_x·num_y] float32: cell integrals of the K Gaussians centred at (x, y)."""
+def fixed_kernel(grid: CellGrid, x_mm: float, y_mm: float, widths_mm: tuple[float, ...]):
+    """[K, num_x·num_y] float32 (cached, read-only): cell integrals of K Gaussians at (x, y)."""
     gx = lateral.gaussian_cell_integrals(x_mm, grid.x_edges_mm(), widths_mm)
     gy = lateral.gaussian_cell_integrals(y_mm, grid.y_edges_mm(), widths_mm)
     kernel = (gx[:, :, None] * gy[:, None, :]).reshape(len(widths_mm), -1).astype(np.float32)
@@ -113,7 +113,7 @@ def expected_images(
         # a layer's images are one [N, K] × [K, cells] product with exact cell integrals.
         event_weights = weights.reshape(-1, per_event, num_groups, num_widths).sum(axis=1)
         return [
-            (event_weights[:, g] @ _fixed_kernel(grid, x_mm[0], y_mm[0], widths)).reshape(
+            (event_weights[:, g] @ fixed_kernel(grid, x_mm[0], y_mm[0], widths)).reshape(
                 -1, *grid.shape
             )
             for g, grid in enumerate(grids)
