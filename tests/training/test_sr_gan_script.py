@@ -30,9 +30,14 @@ def test_killed_training_resumes_and_writes_every_output(tmp_path):
     command = _command("train/sr_gan.py", workdir, *TINY)
     first = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, text=True)
-    checkpoint = workdir / "checkpoints" / "ckpt-1.index"
+    # The manager's state file names a checkpoint only once it is complete.
+    state = workdir / "checkpoints" / "checkpoint"
+
+    def saved():
+        return state.exists() and "ckpt-1" in state.read_text()
+
     deadline = time.monotonic() + 600
-    while not checkpoint.exists() and first.poll() is None and time.monotonic() < deadline:
+    while not saved() and first.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     assert first.poll() is None, f"training ended before it could be killed: {first.stderr}"
     first.send_signal(signal.SIGKILL)
