@@ -21,6 +21,7 @@ from absl import logging
 import caloml
 from caloml import outputs, plotting, sim
 from caloml.data import hdf5, preprocessing, schema
+from caloml.observables import showers
 from caloml.sim import cache
 
 PARTICLES = ("photon", "pi0")
@@ -260,4 +261,82 @@ def run_srgamma_showers(config: SRGammaShowersConfig) -> dict[str, Any]:
         logging.info("%s: %s", particle, ", ".join(
             f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in m.items()))
     logging.info("wrote %s in %.1f s", workdir, result["seconds"]["total"])
+    return result
+
+
+def fit_resolution(energy_gev: np.ndarray, relative_sigma: np.ndarray) -> tuple[float, float]:
+    """Fits σ/E = a/√E ⊕ b (quadrature) and returns (a, b), both ≥ 0."""
+    from scipy import optimize
+
+    (a, b), _ = optimize.curve_fit(lambda e, a, b: np.sqrt(a**2 / e + b**2),
+                                   np.asarray(energy_gev, np.float64),
+                                   np.asarray(relative_sigma, np.float64), p0=(0.15, 0.01))
+    return abs(float(a)), abs(float(b))
+
+
+def clic_validation(
+    num_showers: int = 512, seed: int = 1, workers: int = 2,
+    energies_gev: Sequence[float] = (5.0, 10.0, 25.0, 50.0, 100.0, 200.0, 400.0),
+) -> dict[str, Any]:
+    """Physics figures of the ``clic`` geometry (README table; issue 4's checks).
+
+    Electron calibration and resolution per energy with the a/√E ⊕ b fit, HCAL/ECAL of
+    electrons and charged pions (the π± selection's efficiency per energy range), the π⁰
+    opening-angle selection, reco-angle residuals of photons, and per-event slopes of the layer
+    barycentres against cot θ.
+    """
+    from caloml.sim import clic
+
+    def window_sums(data):
+        return (data["ECAL"].sum(axis=(1, 2, 3), dtype=np.float64),
+                data["HCAL"].sum(axis=(1, 2, 3), dtype=np.float64))
+
+    common = dict(seed=seed, workers=workers)
+    result: dict[str, Any] = {"num_showers": num_showers, "seed": seed, "electron": {}}
+    sigma = []
+    for energy in energies_gev:
+        ecal, hcal = window_sums(sim.simulate("clic", "electron", num_showers,
+                                              energy_gev=energy, **common))
+        ratio = (ecal + hcal) / energy
+        sigma.append(float(ratio.std()))
+        result["electron"][f"{energy:g}"] = {"mean_sum_over_e": float(ratio.mean()),
+                                             "sigma_over_e": sigma[-1],
+                                             "hcal_over_e": float(np.mean(hcal) / energy)}
+    a, b = fit_resolution(np.asarray(energies_gev), np.asarray(sigma))
+    result["electron_resolution"] = {"stochastic": a, "constant": b}
+
+    ratios = {}
+    for particle in ("electron", "piplus"):
+        data = sim.simulate("clic", particle, 4 * num_showers, **common)
+        ecal, hcal = window_sums(data)
+        ratios[particle] = (data["energy"], hcal / np.maximum(ecal, 1e-12))
+    e_energy, e_ratio = ratios["electron"]
+    result["hcal_ecal"] = {"electron_median": float(np.median(e_ratio)),
+                           "electron_below_0.1": float(np.mean(e_ratio < 0.1))}
+    p_energy, p_ratio = ratios["piplus"]
+    for low, high in ((2, 20), (20, 100), (100, 500)):
+        band = (p_energy >= low) & (p_energy < high)
+        result["hcal_ecal"][f"piplus_below_0.1_{low}-{high}GeV"] = float(
+            np.mean(p_ratio[band] < 0.1))
+    result["hcal_ecal"]["piplus_median"] = float(np.median(p_ratio))
+
+    pi0 = sim.simulate("clic", "pi0", 4 * num_showers, **common)
+    passed = pi0["openingAngle"] < 0.01
+    result["pi0_opening_below_0.01"] = {"fraction": float(passed.mean()),
+                                        "lowest_energy_passing": float(pi0["energy"][passed].min())}
+
+    photons = sim.simulate("clic", "photon", num_showers, energy_gev=(10.0, 500.0), **common)
+    result["photon_reco_residuals"] = {
+        "eta_std": float(np.std(photons["recoEta"] - photons["eta"])),
+        "phi_std": float(np.std(np.angle(np.exp(1j * (photons["recoPhi"] - photons["phi"]))))),
+    }
+    geometry = clic.ClicGeometry()
+    depth = geometry.layers["depth_mm"][: geometry.num_ecal_layers]
+    result["incidence_slope"] = {}
+    for theta in (1.047, math.pi / 2, 2.094):
+        data = sim.simulate("clic", "photon", min(num_showers, 128), energy_gev=100.0,
+                            theta_rad=theta, **common)
+        slopes = showers.layer_barycentre_slopes(data["ECAL"], depth, geometry.ecal_cell_mm)
+        result["incidence_slope"][f"{theta:.4f}"] = {"median_dy_dz": float(np.nanmedian(slopes)),
+                                                     "cot_theta": 1.0 / math.tan(theta)}
     return result

@@ -111,7 +111,9 @@ def test_benchmark_script(tmp_path):
     proc = _run(BENCHMARK_SCRIPT, f"--output={out}", "--num_showers=200", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     result = json.loads(out.read_text())
-    assert len(result["results"]) == 10 + 9  # srgamma; calogan: 3 particles × (1, 2 workers, file)
+    # srgamma 10; calogan: 3 particles × (1, 2 workers, file); clic: 2 particles × (2 energies ×
+    # (1, 2 workers) + file).
+    assert len(result["results"]) == 10 + 9 + 10
     assert "showers/s" in proc.stderr  # the table is logged
 
 
@@ -311,3 +313,20 @@ def test_srgamma_showers_missing_data_dir_is_one_line(tmp_path):
     assert proc.stderr.strip().splitlines() == [
         f"error: data directory {str(tmp_path / 'nowhere')!r} does not exist"
     ]
+
+
+@pytest.mark.slow
+def test_clic_validation_report(tmp_path):
+    result = reports.clic_validation(num_showers=32, seed=3, workers=1,
+                                     energies_gev=(10.0, 100.0, 400.0))
+    electron = result["electron"]
+    assert set(electron) == {"10", "100", "400"}
+    for point in electron.values():
+        assert point["mean_sum_over_e"] == pytest.approx(1.0, abs=0.03)
+    # The resolution shrinks with energy, and the fit gives a W/Si-like stochastic term.
+    assert electron["10"]["sigma_over_e"] > electron["400"]["sigma_over_e"]
+    assert 0.08 < result["electron_resolution"]["stochastic"] < 0.25
+    assert result["hcal_ecal"]["electron_below_0.1"] > 0.95
+    assert result["pi0_opening_below_0.01"]["lowest_energy_passing"] > 27.0
+    for slope in result["incidence_slope"].values():
+        assert slope["median_dy_dz"] == pytest.approx(slope["cot_theta"], abs=0.02)

@@ -12,6 +12,7 @@ from caloml.data.hdf5 import (
     write_arrays,
 )
 from caloml.data.schema import LAYOUTS, Field, Layout, get_layout
+from caloml.data.threedgan import measured_theta, read_3dgan
 
 __all__ = [
     "DataError",
@@ -20,6 +21,8 @@ __all__ = [
     "LAYOUTS",
     "Layout",
     "get_layout",
+    "measured_theta",
+    "read_3dgan",
     "read_arrays",
     "read_attrs",
     "validate_file",

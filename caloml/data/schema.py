@@ -100,7 +100,62 @@ CALOGAN = Layout(
     ),
 )
 
-LAYOUTS: dict[str, Layout] = {"srgamma": SRGAMMA, "calogan": CALOGAN}
+
+# LCD/CLIC barrel calorimeters of "Calorimetry with deep learning" (paper 003 §2), laid out as
+# the Triforce_CaloML files (REFERENCES.md §3.1): windows of 51 x 51 x 25 ECAL cells (5.1 mm,
+# W/Si) and 11 x 11 x 60 HCAL cells (30 mm, steel/scintillator) centred on the shower
+# barycentre, arrays [x (along r phi), y (along the beam), layer], calibrated energy in GeV. The
+# beam runs along y as in the real files (svalleco/3Dgan measPython measures theta from y).
+CLIC = Layout(
+    name="clic",
+    fields=(
+        Field("ECAL", (51, 51, 25), "float32", "GeV", ENERGY,
+              "ECAL window: 51 x 51 cells of 5.1 mm (x along r phi, y along the beam) x 25 "
+              "layers (17 x 2.4 mm W, 8 x 4.8 mm W), calibrated visible energy"),
+        Field("HCAL", (11, 11, 60), "float32", "GeV", ENERGY,
+              "HCAL window behind the ECAL one: 11 x 11 cells of 30 mm x 60 steel/scintillator "
+              "layers, calibrated visible energy"),
+        Field("energy", (), "float32", "GeV", ENERGY, "incident particle energy"),
+        Field("pdgID", (), "int32", "", INTEGER,
+              "PDG id of the incident particle (11, 22, 111, 211, -211)"),
+        Field("theta", (), "float32", "rad", FINITE, "truth polar angle to the beam axis"),
+        Field("eta", (), "float32", "", FINITE, "truth pseudorapidity -ln tan(theta/2)"),
+        Field("phi", (), "float32", "rad", FINITE, "truth azimuth of the momentum"),
+        Field("recoTheta", (), "float32", "rad", FINITE,
+              "polar angle of the energy barycentre (ECAL + HCAL windows) seen from the origin"),
+        Field("recoEta", (), "float32", "", FINITE, "pseudorapidity of recoTheta"),
+        Field("recoPhi", (), "float32", "rad", FINITE,
+              "azimuth of the energy barycentre (ECAL + HCAL windows)"),
+        Field("openingAngle", (), "float32", "rad", ENERGY,
+              "opening angle of the pi0 -> gamma gamma decay (0 for other particles)"),
+        Field("leakage_gev", (), "float32", "GeV", ENERGY,
+              "simulator truth: energy not deposited (behind the HCAL, invisible hadronic "
+              "energy)", optional=True),
+        Field("out_of_window_gev", (), "float32", "GeV", FINITE,
+              "simulator truth: expected calibrated energy outside the two windows",
+              optional=True),
+    ),
+)
+
+# The processed 3DGAN training files (svalleco/3Dgan ``misc/GetProcessedData.py``, REFERENCES.md
+# §2.2): the ECAL window of the CLIC files with the truth and measured angles and the ECAL sum.
+THREEDGAN = Layout(
+    name="3dgan",
+    fields=(
+        Field("ECAL", (51, 51, 25), "float32", "GeV", ENERGY,
+              "ECAL window of the CLIC file (x along r phi, y along the beam, layer)"),
+        Field("energy", (), "float32", "GeV", ENERGY, "incident particle energy"),
+        Field("theta", (), "float32", "rad", FINITE, "truth polar angle"),
+        Field("mtheta", (), "float32", "rad", FINITE,
+              "polar angle measured from the ECAL barycentre"),
+        Field("eta", (), "float32", "", FINITE, "truth pseudorapidity"),
+        Field("sum", (), "float32", "GeV", ENERGY, "sum of the ECAL window"),
+    ),
+)
+
+LAYOUTS: dict[str, Layout] = {
+    "srgamma": SRGAMMA, "calogan": CALOGAN, "clic": CLIC, "3dgan": THREEDGAN,
+}
 
 
 def get_layout(geometry: str) -> Layout:

@@ -1,7 +1,8 @@
 """Physics observables and distances between distributions (pure numpy, no TensorFlow).
 
 * :mod:`caloml.observables.showers` — barycentre and shower width (paper 000, Eq. 4) of
-  calorimeter images, and the barycentre distance between two granularities (Fig. 12).
+  calorimeter images, the barycentre distance between two granularities (Fig. 12), and the
+  slope of a 3D shower's layer barycentres (its incidence angle).
 * :mod:`caloml.observables.statistics` — KS statistic, histogram overlap, pion rejection at
   fixed photon efficiency.
 """
@@ -14,6 +15,7 @@ from caloml.observables.showers import (
     barycentre,
     barycentre_distance,
     cell_size_rad,
+    layer_barycentre_slopes,
     shower_width,
 )
 from caloml.observables.statistics import (
@@ -32,6 +34,7 @@ __all__ = [
     "barycentre",
     "barycentre_distance",
     "cell_size_rad",
+    "layer_barycentre_slopes",
     "default_width_bins",
     "histogram_overlap",
     "ks_statistic",

@@ -152,3 +152,31 @@ def barycentre_distance(
         )
     delta = barycentre(a_images, a_cell_mm) - barycentre(b_images, b_cell_mm)
     return np.hypot(delta[:, 0], delta[:, 1]) / unit_mm
+
+
+def layer_barycentre_slopes(
+    volume: np.ndarray, layer_depth_mm: np.ndarray, cell_mm: float, axis: int = 1,
+    min_layer_fraction: float = 1e-3,
+) -> np.ndarray:
+    """Per event, the slope d(position)/d(depth) of the layer barycentres of a 3D shower.
+
+    Each layer's energy barycentre along ``axis`` (0: x, 1: y of ``[N, x, y, layer]``) is
+    fitted against the layer depth with weights √(layer energy), using the layers holding at
+    least ``min_layer_fraction`` of the event's largest layer. For a straight shower inclined
+    by θ along that axis the slope is cot θ (the CLIC files: y along the beam).
+
+    Returns:
+        [N] slopes (mm per mm); NaN for events with fewer than two such layers.
+    """
+    volume = np.asarray(volume, np.float64)
+    centres = (np.arange(volume.shape[1 + axis]) + 0.5) * cell_mm
+    layer_energy = volume.sum(axis=(1, 2))  # [N, L]
+    moment = np.einsum("nxyl,x->nl" if axis == 0 else "nxyl,y->nl", volume, centres)
+    depth = np.asarray(layer_depth_mm, np.float64)
+    slopes = np.full(len(volume), np.nan)
+    for i, (energy, first) in enumerate(zip(layer_energy, moment, strict=True)):
+        used = energy > min_layer_fraction * energy.max()
+        if used.sum() >= 2:
+            slopes[i] = np.polyfit(depth[used], first[used] / energy[used], 1,
+                                   w=np.sqrt(energy[used]))[0]
+    return slopes

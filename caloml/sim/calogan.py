@@ -168,13 +168,6 @@ def electromagnetic_deposits(
 _TRACK_WIDTH_MM = 1e-6
 
 
-def mip_layer_path_mm(path_mm: np.ndarray, geometry: CaloGANGeometry) -> np.ndarray:
-    """[N, L] length of a MIP track from the face to depth ``path_mm`` inside each layer."""
-    bounds = np.asarray(geometry.layer_boundaries_mm, np.float64)
-    reach = np.clip(np.asarray(path_mm, np.float64)[:, None], bounds[None, :-1], bounds[None, 1:])
-    return reach - bounds[None, :-1]
-
-
 def pion_deposits(
     particle: str, energy_gev: np.ndarray, rng: np.random.Generator, geometry: CaloGANGeometry
 ) -> LayerDeposits:
@@ -190,16 +183,19 @@ def pion_deposits(
     """
     del particle
     num = len(energy_gev)
+    edges_x0 = geometry.slice_edges_x0()
+    edges_mm = edges_x0 * geometry.material.x0_mm
     pions = hadron.simulate_pions(
-        energy_gev, geometry.slice_edges_x0(), geometry.material, geometry.lambda_i_mm,
-        geometry.mip_gev_per_mm, rng,
+        energy_gev, edges_x0, edges_mm / geometry.lambda_i_mm,
+        np.full(len(edges_x0) - 1, geometry.lambda_i_mm),
+        geometry.mip_gev_per_mm * np.diff(edges_mm), geometry.material, rng,
     )
     showers = pions.showers
     layer = geometry.slice_layer()
     x = np.full(2 * num, geometry.gun_xy_mm[0])
     y = np.full(2 * num, geometry.gun_xy_mm[1])
     images = deposit.expected_images(showers, x, y, geometry.grids, layer, per_event=2)
-    mip = geometry.mip_gev_per_mm * mip_layer_path_mm(pions.mip_path_mm, geometry)  # [N, L]
+    mip = pions.mip_slice_gev @ (layer[:, None] == np.arange(geometry.num_layers))  # [N, L]
     track = []
     for i, grid in enumerate(geometry.grids):
         kernel = deposit.fixed_kernel(grid, *geometry.gun_xy_mm, (_TRACK_WIDTH_MM,))

@@ -16,7 +16,7 @@ import threadpoolctl
 
 import caloml
 from caloml.data import hdf5, schema
-from caloml.sim import calogan, srgamma
+from caloml.sim import calogan, clic, srgamma
 
 # Events per chunk. Chunk i is always simulated with the i-th child of SeedSequence(seed), so
 # the output does not depend on the number of workers. Changing it changes the random streams.
@@ -38,6 +38,11 @@ class GeometrySpec:
         simulate_chunk: ``f(particle, energy[N], rng, config) -> dict of arrays``.
         truth_keys: optional layout keys holding simulator truth.
         option_keys: the ``**options`` names (recorded as file attributes when given).
+        select: optional sample selection ``f(arrays, config) -> [N] bool or None``; events
+            failing it are replaced by new ones (new energies too), so the selection shapes
+            the energy spectrum as a cut on a uniform sample does.
+        check_request: optional ``f(particle, energy_bounds, config)`` raising ValueError for
+            requests that cannot be simulated (e.g. a selection nothing passes).
     """
 
     layout: schema.Layout
@@ -48,6 +53,8 @@ class GeometrySpec:
     simulate_chunk: Callable[..., dict[str, np.ndarray]]
     truth_keys: tuple[str, ...] = ()
     option_keys: tuple[str, ...] = ()
+    select: Callable[..., np.ndarray | None] | None = None
+    check_request: Callable[..., None] | None = None
 
 
 def _srgamma_config(
@@ -86,7 +93,23 @@ GEOMETRIES: dict[str, GeometrySpec] = {
         simulate_chunk=calogan.simulate_chunk,
         truth_keys=("leakage_gev",),
     ),
+    "clic": GeometrySpec(
+        layout=schema.CLIC,
+        particles=clic.PARTICLES,
+        energy_range_gev=(2.0, 500.0),
+        # Paper 003 §2: uniform 2-500 GeV.
+        default_energy_gev=(2.0, 500.0),
+        make_config=clic.make_geometry,
+        simulate_chunk=clic.simulate_chunk,
+        truth_keys=("leakage_gev", "out_of_window_gev"),
+        option_keys=("theta_rad", "fixed_angle", "magnetic_field_t", "select_hcal_ecal_ratio",
+                     "select_opening_angle_rad"),
+        select=clic.select,
+        check_request=clic.check_request,
+    ),
 }
+# A selection keeping fewer events than this is an error rather than an endless loop.
+MIN_SELECTED_FRACTION = 1e-3
 
 
 class SimulatedData(dict):
@@ -124,22 +147,58 @@ def _check_request(
         )
     # One event at each end of the energy range exercises every check of the options.
     config = spec.make_config(**options)
+    if spec.check_request is not None:
+        spec.check_request(particle, bounds, config)
     spec.simulate_chunk(particle, bounds, np.random.default_rng(0), config)
     return spec, tuple(float(b) for b in bounds)
+
+
+def _draw_energies(energy: tuple[float, ...], size: int, rng: np.random.Generator):
+    if len(energy) == 1:
+        return np.full(size, energy[0])
+    return rng.uniform(energy[0], energy[1], size)
+
+
+def _selected(spec: GeometrySpec, particle, energy, size, rng, config, keep) -> dict:
+    """Simulates batches until ``size`` events pass ``spec.select``.
+
+    ``num_drawn`` counts the events simulated up to the last one kept, so that
+    ``size / num_drawn`` estimates the selection's efficiency.
+    """
+    parts, kept, drawn, batch = [], 0, 0, size
+    while kept < size:
+        out = spec.simulate_chunk(particle, _draw_energies(energy, batch, rng), rng, config)
+        mask = spec.select(out, config)
+        passed = np.flatnonzero(np.ones(batch, bool) if mask is None else mask)
+        passed = passed[: size - kept]
+        drawn += int(passed[-1]) + 1 if kept + len(passed) == size else batch
+        kept += len(passed)
+        if kept:
+            parts.append({k: v[passed] for k, v in out.items() if k in keep})
+        if drawn >= size / MIN_SELECTED_FRACTION and kept < size:
+            raise ValueError(
+                f"the selection of {spec.layout.name!r} kept {kept} of {drawn} {particle} "
+                f"events (below {MIN_SELECTED_FRACTION:.1%}); loosen it or change the energy"
+            )
+        # Next batch: enough for the missing events at the efficiency seen so far.
+        efficiency = max(kept / drawn, MIN_SELECTED_FRACTION)
+        batch = int(min(max(math.ceil(1.2 * (size - kept) / efficiency), 16), 4 * CHUNK_SIZE))
+    arrays = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    arrays["num_drawn"] = np.int64(drawn)
+    return arrays
 
 
 def _run_chunk(task) -> dict[str, np.ndarray]:
     geometry, particle, energy, seed_seq, size, options, truth = task
     spec = GEOMETRIES[geometry]
     rng = np.random.default_rng(seed_seq)
-    if len(energy) == 1:
-        energies = np.full(size, energy[0])
-    else:
-        energies = rng.uniform(energy[0], energy[1], size)
-    out = spec.simulate_chunk(particle, energies, rng, spec.make_config(**options))
+    config = spec.make_config(**options)
     keep = set(spec.layout.keys(include_optional=False)) | set(_COUNTERS)
     if truth:
         keep |= set(spec.truth_keys)
+    if spec.select is not None:
+        return _selected(spec, particle, energy, size, rng, config, keep - set(_COUNTERS))
+    out = spec.simulate_chunk(particle, _draw_energies(energy, size, rng), rng, config)
     return {k: v for k, v in out.items() if k in keep}
 
 
@@ -202,7 +261,9 @@ def _attrs(geometry, particle, energy, seed, num_showers, options, num_drawn) ->
     for key, value in options.items():
         if value is not None:
             attrs[key] = value
-    if particle == "pi0":
+    if GEOMETRIES[geometry].select is not None:
+        attrs["fraction_selected"] = num_showers / num_drawn
+    elif particle == "pi0":
         attrs["pi0_fraction_kept"] = num_showers / num_drawn
     return attrs
 
@@ -234,7 +295,9 @@ def simulate(
         progress: show a progress bar.
         **options: geometry options, the spec's ``option_keys`` (srgamma: ``gun_sigma_mm``,
             ``gun_center_mm``, ``max_opening_angle_deg``, None disabling the pi0
-            opening-angle cut; calogan: none).
+            opening-angle cut; calogan: none; clic: ``theta_rad`` (angle or range),
+            ``fixed_angle`` (θ = 90°), ``magnetic_field_t``, and the selections
+            ``select_hcal_ecal_ratio``, ``select_opening_angle_rad``).
 
     Returns:
         A dict of arrays ``[num_showers, ...]`` with the file attributes in ``.attrs``.

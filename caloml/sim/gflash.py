@@ -51,17 +51,33 @@ class Showers:
     shower_max_x0: np.ndarray
 
 
+def _inverse_sigma(denominator: np.ndarray) -> np.ndarray:
+    """1/denominator clamped to MAX_LOG_SIGMA (also where the fitted line turns negative)."""
+    return 1.0 / np.maximum(denominator, 1.0 / MAX_LOG_SIGMA)
+
+
 def mean_log_parameters(energy_gev: np.ndarray, material: Material):
-    """<ln T>, <ln α>, σ(ln T), σ(ln α), ρ of individual showers (PHYSICS.md §1.2)."""
+    """<ln T>, <ln α>, σ(ln T), σ(ln α), ρ of individual showers (PHYSICS.md §1.2).
+
+    For a sampling calorimeter (``material.is_sampling``) the sampling forms of PHYSICS.md §1.3:
+    ``<ln T> = ln(exp<ln T_hom> − 0.55/F_s − 0.69(1−ê))``, ``<ln α> = ln(exp<ln α_hom> −
+    0.476/F_s)`` (not CMS's division by Z, quirk 5), their own σ and ρ, and the Geant4 clamps.
+    """
     e = np.maximum(np.asarray(energy_gev, np.float64), MIN_PARAMETRISED_GEV)
     ln_y = np.log(e * 1000.0 / material.critical_energy_mev)
     z = material.z_eff
-    mean_ln_t = np.log(ln_y - 0.812)
-    mean_ln_alpha = np.log(0.81 + (0.458 + 2.26 / z) * ln_y)
-    sigma_ln_t = np.minimum(1.0 / (-1.4 + 1.26 * ln_y), MAX_LOG_SIGMA)
-    sigma_ln_alpha = np.minimum(1.0 / (-0.58 + 0.86 * ln_y), MAX_LOG_SIGMA)
-    rho = 0.705 - 0.023 * ln_y
-    return mean_ln_t, mean_ln_alpha, sigma_ln_t, sigma_ln_alpha, rho
+    t_hom = ln_y - 0.812
+    alpha_hom = 0.81 + (0.458 + 2.26 / z) * ln_y
+    if not material.is_sampling:
+        return (np.log(t_hom), np.log(alpha_hom), _inverse_sigma(-1.4 + 1.26 * ln_y),
+                _inverse_sigma(-0.58 + 0.86 * ln_y), 0.705 - 0.023 * ln_y)
+    f_s, e_hat = material.sampling_frequency, material.e_over_mip
+    # Geant4 keeps the logs at >= 0.1 (PHYSICS.md §1.3, clamps).
+    mean_ln_t = np.maximum(np.log(np.maximum(t_hom - 0.55 / f_s - 0.69 * (1 - e_hat), 1e-3)),
+                           0.1)
+    mean_ln_alpha = np.maximum(np.log(np.maximum(alpha_hom - 0.476 / f_s, 1e-3)), 0.1)
+    return (mean_ln_t, mean_ln_alpha, _inverse_sigma(-2.5 + 1.25 * ln_y),
+            _inverse_sigma(-0.82 + 0.79 * ln_y), 0.784 - 0.023 * ln_y)
 
 
 def sample_profiles(energy_gev: np.ndarray, material: Material, rng: np.random.Generator):
@@ -76,6 +92,8 @@ def sample_profiles(energy_gev: np.ndarray, material: Material, rng: np.random.G
     common = np.sqrt((1.0 + rho) / 2.0) * z1
     differential = np.sqrt((1.0 - rho) / 2.0) * z2
     t_max = np.exp(mean_ln_t + s_t * (common + differential))
+    if material.is_sampling:
+        t_max = np.maximum(t_max, 1.0)  # Geant4's sampling clamp T >= 1
     alpha = np.maximum(np.exp(mean_ln_alpha + s_a * (common - differential)), MIN_ALPHA)
     return t_max, alpha, np.exp(mean_ln_alpha)
 
@@ -94,8 +112,14 @@ def radial_parameters(energy_gev: np.ndarray, tau: np.ndarray, material: Materia
     r_tail = k1 * (np.exp(k3 * (tau - k2)) + np.exp(k4 * (tau - k2)))
     p1, p2, p3 = 2.632 - 0.00094 * z, 0.401 + 0.00187 * z, 1.313 - 0.0686 * ln_e
     arg = (p2 - tau) / p3
-    p = np.clip(p1 * np.exp(arg - np.exp(arg)), 0.0, 1.0)
-    return r_core, r_tail, p
+    p = p1 * np.exp(arg - np.exp(arg))
+    if material.is_sampling:
+        # Sampling corrections (PHYSICS.md §1.3).
+        inv_fs, one_minus_e = 1.0 / material.sampling_frequency, 1.0 - material.e_over_mip
+        r_core = r_core - 0.0203 * one_minus_e + 0.0397 * inv_fs * np.exp(-tau)
+        r_tail = r_tail - 0.14 * one_minus_e - 0.495 * inv_fs * np.exp(-tau)
+        p = p + one_minus_e * (0.348 - 0.642 * inv_fs * np.exp(-((tau - 1.0) ** 2)))
+    return r_core, r_tail, np.clip(p, 0.0, 1.0)
 
 
 def num_spots(energy_gev: np.ndarray, material: Material) -> np.ndarray:
@@ -120,14 +144,15 @@ def simulate_longitudinal(
     Args:
         energy_gev: [M] sub-shower energies.
         start_x0: [M] depth of the shower start (photon conversion) from the face, in X0.
-        slice_edges_x0: [S + 1] increasing slice boundaries from 0 to the calorimeter depth.
+        slice_edges_x0: [S + 1] increasing slice boundaries from 0 to the calorimeter depth,
+            or [M, S + 1] per sub-shower (depths along an inclined path).
         material: the medium.
         rng: random generator.
     """
     energy = np.asarray(energy_gev, np.float64)
     t_max, alpha, mean_alpha = sample_profiles(energy, material, rng)
     beta = (alpha - 1.0) / t_max
-    local = np.maximum(slice_edges_x0[None, :] - start_x0[:, None], 0.0)  # [M, S+1]
+    local = np.maximum(np.atleast_2d(slice_edges_x0) - start_x0[:, None], 0.0)  # [M, S+1]
     cdf = special.gammainc(alpha[:, None], beta[:, None] * local)
     slice_energy = energy[:, None] * np.diff(cdf, axis=1)
     leakage = energy * (1.0 - cdf[:, -1])

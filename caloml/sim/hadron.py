@@ -92,14 +92,15 @@ class PionShowers:
     Attributes:
         showers: 2N sub-showers (event i: EM part 2i, hadronic part 2i + 1) of visible
             energy, for :mod:`caloml.sim.deposit` with ``per_event=2``.
-        t_int_mm: [N] depth of the first interaction from the face (may lie behind the back).
-        mip_path_mm: [N] path length travelled as a MIP inside the calorimeter.
+        t_int_lambda: [N] path length to the first interaction, in λ_I (may lie behind the
+            back).
+        mip_slice_gev: [N, S] energy lost by the pion as a MIP in each slice before it.
         invisible_gev: [N] energy lost to non-compensation (deposited nowhere).
     """
 
     showers: gflash.Showers
-    t_int_mm: np.ndarray
-    mip_path_mm: np.ndarray
+    t_int_lambda: np.ndarray
+    mip_slice_gev: np.ndarray
     invisible_gev: np.ndarray
 
 
@@ -107,39 +108,63 @@ def _interleave(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.stack([a, b], axis=1).reshape(2 * len(a), *a.shape[1:])
 
 
+def _depth_at(edges_from: np.ndarray, edges_to: np.ndarray, depth: np.ndarray) -> np.ndarray:
+    """[N] depth in the units of ``edges_to`` of [N] ``depth`` in those of ``edges_from``.
+
+    Both edge arrays are [N, S + 1] boundaries of the same slices; the map is linear inside a
+    slice (a slice of zero thickness in ``edges_from``, an air gap in λ, is skipped).
+    """
+    num_slices = edges_from.shape[1] - 1
+    index = np.clip((edges_from[:, 1:-1] <= depth[:, None]).sum(axis=1), 0, num_slices - 1)
+    rows = np.arange(len(depth))
+    low, high = edges_from[rows, index], edges_from[rows, index + 1]
+    frac = np.clip(np.divide(depth - low, high - low, out=np.ones_like(depth),
+                             where=high > low), 0.0, 1.0)
+    return edges_to[rows, index] + frac * (edges_to[rows, index + 1] - edges_to[rows, index])
+
+
 def simulate_pions(
     energy_gev: np.ndarray,
-    slice_edges_x0: np.ndarray,
+    edges_x0: np.ndarray,
+    edges_lambda: np.ndarray,
+    mm_per_lambda: np.ndarray,
+    mip_gev: np.ndarray,
     material: Material,
-    lambda_i_mm: float,
-    mip_gev_per_mm: float,
     rng: np.random.Generator,
     gflash_em_lateral: bool = False,
 ) -> PionShowers:
     """Samples N charged-pion showers and integrates them over depth slices.
 
-    The pion deposits ``mip_gev_per_mm`` per mm up to ``t_int`` (the caller places the track);
-    the shower starts at ``t_int`` with the rest of the energy, ``E − MIP deposit``. Per event,
-    visible slice energies + MIP deposit + invisible energy + energy behind the back = E.
+    Depths are measured along the pion's path from the calorimeter face. The pion loses
+    ``mip_gev`` in each slice it crosses before ``t_int ~ Exp(1.2 λ_I)``
+    (:data:`PION_LAMBDA_OVER_LAMBDA_I`; the caller places the track); the shower starts at
+    ``t_int`` with the rest of the energy, ``E − MIP loss``. Per event, visible slice energies
+    + MIP loss + invisible energy + energy behind the back = E.
 
     Args:
         energy_gev: [N] incident energies.
-        slice_edges_x0: [S + 1] slice boundaries in X0 of ``material``, from 0 to the back.
-        material: the (effective) medium.
-        lambda_i_mm: its nuclear interaction length λ_I.
-        mip_gev_per_mm: MIP energy loss per mm.
+        edges_x0: [S + 1] or [N, S + 1] slice boundaries in X0 from 0 to the back.
+        edges_lambda: the same boundaries in nuclear interaction lengths λ_I.
+        mm_per_lambda: [S] λ_I (mm) of the material of each slice, converting the hadronic
+            radius from λ to mm.
+        mip_gev: [S] or [N, S] energy a MIP loses crossing each whole slice.
+        material: the (effective) medium of the EM part's GFlash parameters.
         rng: random generator.
         gflash_em_lateral: give the EM part the (narrow) GFlash radial profile of an electron
             shower instead of the hadronic kernel.
     """
     energy = np.asarray(energy_gev, np.float64)
     num = len(energy)
-    x0 = material.x0_mm
-    depth_mm = float(slice_edges_x0[-1]) * x0
-    t_int = rng.exponential(PION_LAMBDA_OVER_LAMBDA_I * lambda_i_mm, size=num)
-    path = np.minimum(t_int, depth_mm)
-    interacts = t_int < depth_mm
-    shower_energy = np.where(interacts, np.maximum(energy - mip_gev_per_mm * path, 0.0), 0.0)
+    edges_x0 = np.broadcast_to(np.asarray(edges_x0, np.float64), (num, np.shape(edges_x0)[-1]))
+    edges_lambda = np.broadcast_to(np.asarray(edges_lambda, np.float64), edges_x0.shape)
+    t_int = rng.exponential(PION_LAMBDA_OVER_LAMBDA_I, size=num)
+    interacts = t_int < edges_lambda[:, -1]
+    thickness = np.diff(edges_lambda, axis=1)
+    crossed = np.clip(np.divide(t_int[:, None] - edges_lambda[:, :-1], thickness,
+                                out=(t_int[:, None] > edges_lambda[:, :-1]).astype(np.float64),
+                                where=thickness > 0), 0.0, 1.0)
+    mip = np.asarray(mip_gev, np.float64) * crossed  # [N, S]
+    shower_energy = np.where(interacts, np.maximum(energy - mip.sum(axis=1), 0.0), 0.0)
 
     alpha_e, beta_e, alpha_h, beta_h, c = bock_parameters(shower_energy)
     em_fraction = sample_em_fraction(c, rng)
@@ -147,9 +172,10 @@ def simulate_pions(
     em_energy = em_fraction * shower_energy
     had_energy = (1.0 - em_fraction) * shower_energy
 
-    local_x0 = np.maximum(slice_edges_x0[None, :] - t_int[:, None] / x0, 0.0)  # [N, S+1]
+    t_int_x0 = _depth_at(edges_lambda, edges_x0, np.minimum(t_int, edges_lambda[:, -1]))
+    local_x0 = np.maximum(edges_x0 - t_int_x0[:, None], 0.0)  # [N, S+1]
     em_cdf = special.gammainc(alpha_e[:, None], beta_e[:, None] * local_x0)
-    local_lambda = local_x0 * (x0 / lambda_i_mm)
+    local_lambda = np.maximum(edges_lambda - t_int[:, None], 0.0)
     had_cdf = special.gammainc(alpha_h[:, None], beta_h[:, None] * local_lambda)
     # Only the hadronic energy released inside the stack counts as invisible; what is behind
     # the back is leakage, visible or not.
@@ -161,7 +187,7 @@ def simulate_pions(
     # HADRONIC_SPOT_GEV.
     middle_lambda = 0.5 * (local_lambda[:, :-1] + local_lambda[:, 1:])
     r_had = (scale * hadronic_radius_per_lambda(shower_energy))[:, None] * middle_lambda
-    r_had = r_had * lambda_i_mm
+    r_had = r_had * np.asarray(mm_per_lambda, np.float64)
     had_spots = had_slices / HADRONIC_SPOT_GEV
     # EM spots follow the energy profile (Bock gives no separate spot profile).
     em_spots = gflash.num_spots(em_energy, material)[:, None] * np.diff(em_cdf, axis=1)
@@ -188,9 +214,9 @@ def simulate_pions(
         core_fraction=_interleave(p, np.ones_like(r_had)),
         spot_energy_gev=np.full(2 * num, HADRONIC_SPOT_GEV),  # unused: per layer instead
         slice_spots=_interleave(em_spots, had_spots),
-        shower_max_x0=_interleave(t_int / x0 + (alpha_e - 1.0) / beta_e,
-                                  t_int / x0 + (alpha_h - 1.0) / beta_h * lambda_i_mm / x0),
+        shower_max_x0=_interleave(t_int_x0 + (alpha_e - 1.0) / beta_e,
+                                  _depth_at(edges_lambda, edges_x0,
+                                            t_int + (alpha_h - 1.0) / beta_h)),
     )
-    return PionShowers(showers=showers, t_int_mm=t_int, mip_path_mm=path,
+    return PionShowers(showers=showers, t_int_lambda=t_int, mip_slice_gev=mip,
                        invisible_gev=invisible)
-

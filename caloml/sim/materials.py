@@ -21,6 +21,9 @@ class Material:
         moliere_radius_mm: Molière radius R_M.
         critical_energy_mev: critical energy E_c.
         z_eff: effective atomic number (enters the GFlash parameters).
+        sampling_frequency: for a sampling calorimeter, F_s = X0_eff / (d_absorber + d_active)
+            of its layers; None for a homogeneous (or total-deposit) medium.
+        e_over_mip: for a sampling calorimeter, ê = 1/(1 + 0.007 (Z_absorber − Z_active)).
     """
 
     name: str
@@ -28,6 +31,13 @@ class Material:
     moliere_radius_mm: float
     critical_energy_mev: float
     z_eff: float
+    sampling_frequency: float | None = None
+    e_over_mip: float | None = None
+
+    @property
+    def is_sampling(self) -> bool:
+        """Whether the GFlash sampling-calorimeter corrections apply (PHYSICS.md §1.3)."""
+        return self.sampling_frequency is not None
 
     @property
     def ln_z(self) -> float:
@@ -46,4 +56,14 @@ PBWO4 = Material(
 PB_LAR_CALOGAN = Material(
     name="Pb/LAr 2/4 mm (effective)", x0_mm=15.6, moliere_radius_mm=35.5,
     critical_energy_mev=9.3, z_eff=69.4,
+)
+
+# The thin layers of the LCD/CLIC ECAL, 2.4 mm W + 0.5 mm Si (PHYSICS.md §2 and §6; the Si
+# thickness is assumed): X0 = 4.2 mm, R_M = 10.8 mm, E_c = 8.2 MeV, F_s = 1.45; mass fractions
+# W 0.975 / Si 0.025 give Z_eff = 72.5; ê = 1/(1 + 0.007 (74 − 14)) = 0.704. The whole ECAL's
+# electromagnetic profile uses these parameters: the shower maximum lies in the thin layers
+# (T ≈ 10 X0 at 500 GeV, while the 17 thin layers are 11.7 X0 deep).
+W_SI_CLIC = Material(
+    name="W/Si 2.4/0.5 mm (effective)", x0_mm=4.2, moliere_radius_mm=10.8,
+    critical_energy_mev=8.2, z_eff=72.5, sampling_frequency=1.45, e_over_mip=0.704,
 )

@@ -112,3 +112,17 @@ def test_chunking_matches_single_pass(monkeypatch):
     monkeypatch.setattr(showers, "_CHUNK", 3)
     np.testing.assert_allclose(showers.shower_width(images, 1.0), expected[0])
     np.testing.assert_allclose(showers.barycentre(images), expected[1])
+
+
+def test_layer_barycentre_slopes_of_straight_lines():
+    depth = np.array([0.0, 10.0, 20.0, 40.0])
+    volume = np.zeros((3, 9, 9, 4))
+    for layer, d in enumerate(depth):
+        volume[0, 4, 2 + int(d // 10), layer] = 1.0  # moves one 5 mm cell per 10 mm along y
+        volume[1, 4, 4, layer] = 2.0  # normal incidence
+    volume[2, 4, 4, 0] = 1.0  # one layer only: no slope
+    slopes = showers.layer_barycentre_slopes(volume, depth, cell_mm=5.0, axis=1)
+    assert slopes[0] == pytest.approx(0.5)
+    assert slopes[1] == pytest.approx(0.0, abs=1e-12)
+    assert np.isnan(slopes[2])
+    assert showers.layer_barycentre_slopes(volume, depth, 5.0, axis=0)[0] == pytest.approx(0.0)
