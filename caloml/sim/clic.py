@@ -295,8 +295,9 @@ def draw_tracks(particle: str, energy_gev: np.ndarray, rng: np.random.Generator,
 
     A particle of charge q and transverse momentum p_T moves on a circle of radius
     ``r_c = p_T/(0.3 B)``; it reaches the face (radius R) at azimuth ``φ − q·asin(R/2r_c)``,
-    its direction turned by twice that, i.e. inclined by ``−q·asin(R/2r_c)`` in y; its path to
-    the face, ``2 r_c asin(R/2r_c)`` in the transverse plane, sets the impact's z.
+    its direction turned by twice that, i.e. inclined by ``−q·asin(R/2r_c)`` along r·φ (v, the
+    stored x); its path to the face, ``2 r_c asin(R/2r_c)`` in the transverse plane, sets the
+    impact's z.
     """
     num = len(energy_gev)
     theta_range = geometry.theta_rad
