@@ -23,17 +23,17 @@ from collections.abc import Mapping
 import numpy as np
 
 from caloml.data import hdf5, schema
+from caloml.sim import clic
 
-# CLIC ECAL barrel (paper 003 §2): 17 layers of 2.4 mm W then 8 layers of 4.8 mm W, each
-# followed by 0.5 mm of silicon, so consecutive sensitive planes are 2.9 mm, then 5.3 mm apart.
-SILICON_MM = 0.5
-ABSORBER_MM = np.array([2.4] * 17 + [4.8] * 8)
-LAYER_PITCH_MM = ABSORBER_MM + SILICON_MM
+# The CLIC ECAL barrel as the embedded simulator builds it (paper 003 §2, caloml.sim.clic):
+# 17 layers of 2.4 mm W then 8 of 4.8 mm W, each followed by 0.5 mm of Si, so consecutive
+# sensitive planes are 2.9 mm, then 5.3 mm apart; 5.1 mm square cells.
+_ECAL = clic.ClicGeometry()
+LAYER_PITCH_MM = np.array([s.pitch_mm for s in _ECAL.ecal for _ in range(s.num_layers)])
 # Depth of the middle of each layer's silicon below the ECAL front face, [25] (mm). Only
 # differences of depths enter the measured angle, so the choice of origin does not matter.
-LAYER_DEPTH_MM = np.cumsum(LAYER_PITCH_MM) - SILICON_MM / 2
-# Cells of the ECAL window are 5.1 mm squares in both transverse directions.
-CELL_SIZE_MM = 5.1
+LAYER_DEPTH_MM = _ECAL.layers["depth_mm"][: _ECAL.num_ecal_layers]
+CELL_SIZE_MM = _ECAL.ecal_cell_mm
 
 # Convention (caloml.data.schema.CLIC, as the Triforce_CaloML files): the ECAL window is
 # [x, y, layer] with x along r phi and y along the beam. The beam axis is always y, the axis

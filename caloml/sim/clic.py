@@ -62,7 +62,7 @@ import math
 
 import numpy as np
 
-from caloml.sim import gflash, hadron, kinematics, lateral, noise
+from caloml.sim import deposit, gflash, hadron, kinematics, lateral, noise
 from caloml.sim.materials import W_SI_CLIC, Material
 
 PDG = {"electron": 11, "photon": 22, "pi0": 111, "piplus": 211, "piminus": -211}
@@ -427,7 +427,7 @@ def pion_deposits(particle, energy, tracks, rng, geometry) -> _Deposits:
     u, v = _axis(tracks.impact_u_mm, tracks.impact_v_mm, tracks.slope_u, tracks.slope_v, depth)
     p = showers.core_fraction
     slices = showers.slice_energy_gev
-    visible = slices.reshape(num, 2, -1).sum(axis=1).sum(axis=1) + pions.mip_slice_gev.sum(1)
+    visible = slices.reshape(num, -1).sum(axis=1) + pions.mip_slice_gev.sum(axis=1)
     return _Deposits(
         core=slices * p, tail=slices * (1 - p), core_radius_mm=showers.core_radius_mm,
         tail_radius_mm=showers.tail_radius_mm, u_mm=np.repeat(u, 2, axis=0),
@@ -456,23 +456,19 @@ def _images(dep: _Deposits, layer_index: np.ndarray, low_u, low_v, cell_mm, wind
     """[N, len(layer_index), nx, ny] expected images of the selected layers on the windows."""
     edges, widths = lateral.width_grid()
     widths = tuple(float(w) for w in widths)
-    num = len(low_u)
-    per = dep.per_event
-    nx, ny = window
-    rel_u = dep.u_mm - np.repeat(low_u, per)[:, None]
-    rel_v = dep.v_mm - np.repeat(low_v, per)[:, None]
-    out = np.zeros((num, len(layer_index), nx, ny), np.float32)
+    grid = deposit.CellGrid(*window, cell_mm, cell_mm)
+    # Positions in the frame of each event's window (the grid is centred on its origin).
+    centre_u = np.repeat(low_u - grid.low_x_mm, dep.per_event)
+    centre_v = np.repeat(low_v - grid.low_y_mm, dep.per_event)
+    out = np.zeros((len(low_u), len(layer_index), *grid.shape), np.float32)
     for i, layer in enumerate(layer_index):
         energy = np.stack([dep.core[:, layer], dep.tail[:, layer]], axis=1)
         if not energy.any():
             continue
         radius = np.stack([dep.core_radius_mm[:, layer], dep.tail_radius_mm[:, layer]], axis=1)
-        weights = lateral.mixture_weights(energy, radius, edges)  # [M, K]
-        gx = lateral.profiles_1d(rel_u[:, layer], 0.0, cell_mm, nx, widths)
-        gy = lateral.profiles_1d(rel_v[:, layer], 0.0, cell_mm, ny, widths)
-        gx = (gx * weights[:, :, None]).reshape(num, per * len(widths), nx)
-        gy = gy.reshape(num, per * len(widths), ny)
-        out[:, i] = np.matmul(gx.transpose(0, 2, 1), gy)
+        out[:, i] = deposit.mixture_images(
+            lateral.mixture_weights(energy, radius, edges), dep.u_mm[:, layer] - centre_u,
+            dep.v_mm[:, layer] - centre_v, grid, widths, dep.per_event)
     return out
 
 

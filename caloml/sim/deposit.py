@@ -118,17 +118,34 @@ def expected_images(
             )
             for g, grid in enumerate(grids)
         ]
-    images = []
-    for g, grid in enumerate(grids):
-        gx = lateral.profiles_1d(x_mm, grid.low_x_mm, grid.cell_x_mm, grid.num_x, widths)
-        gy = lateral.profiles_1d(y_mm, grid.low_y_mm, grid.cell_y_mm, grid.num_y, widths)
-        gx = gx * weights[:, g, :, None]
-        k = num_widths * per_event
-        # image[i, j] = Σ_k w_k gx[k, i] gy[k, j], summed over the event's sub-showers too.
-        gx = gx.reshape(-1, per_event, num_widths, grid.num_x).reshape(-1, k, grid.num_x)
-        gy = gy.reshape(-1, per_event, num_widths, grid.num_y).reshape(-1, k, grid.num_y)
-        images.append(np.matmul(gx.transpose(0, 2, 1), gy))
-    return images
+    return [mixture_images(weights[:, g], x_mm, y_mm, grid, widths, per_event)
+            for g, grid in enumerate(grids)]
+
+
+def mixture_images(
+    weights: np.ndarray, x_mm: np.ndarray, y_mm: np.ndarray, grid: CellGrid,
+    widths_mm: tuple[float, ...], per_event: int = 1,
+) -> np.ndarray:
+    """Images of N events from the Gaussian-mixture weights of their sub-showers.
+
+    Args:
+        weights: [M, K] energy per Gaussian width (:func:`caloml.sim.lateral.mixture_weights`)
+            of M = N·per_event sub-showers (events' sub-showers adjacent).
+        x_mm, y_mm: [M] sub-shower centres in the grid's frame.
+        grid: the cells.
+        widths_mm: the K widths.
+
+    Returns:
+        [N, num_x, num_y] float32: ``Σ_k w_k Gx[k, i] Gy[k, j]``, summed over each event's
+        sub-showers, with the 1D cell integrals from the tables of :mod:`caloml.sim.lateral`.
+    """
+    num_widths = len(widths_mm)
+    k = num_widths * per_event
+    gx = lateral.profiles_1d(x_mm, grid.low_x_mm, grid.cell_x_mm, grid.num_x, widths_mm)
+    gy = lateral.profiles_1d(y_mm, grid.low_y_mm, grid.cell_y_mm, grid.num_y, widths_mm)
+    gx = (gx * weights[:, :, None]).reshape(-1, k, grid.num_x)
+    gy = gy.reshape(-1, k, grid.num_y)
+    return np.matmul(gx.transpose(0, 2, 1), gy)
 
 
 def group_energy(
