@@ -1,29 +1,41 @@
-"""Measures the speed of a model's networks and writes it as JSON.
+"""Measures the speed of a model (or the simulator) and writes it as JSON.
 
+    python eval/benchmark.py --model=sim --output=benchmark_sim.json
     python eval/benchmark.py --model=sr_gan --output=benchmark_sr_gan.json
 
-For ``sr_gan`` (paper 000): the device's FP32 matmul rate, generator inference per batch size
-(plain and XLA) against it, one training step of SRGANTrainer against a hand-written step,
-the input-pipeline wait share, and the paper's training time projected on this device. The
-whole run takes about 5 minutes on two CPU cores.
+``sim``: simulator throughput in showers/s per geometry (one and two worker processes in
+memory, and end to end into gzip HDF5) against the project's targets (about 3 minutes with the
+defaults). ``sr_gan`` (paper 000): the device's FP32 matmul rate, generator inference per batch
+size (plain and XLA) against it, one training step of SRGANTrainer against a hand-written step,
+the input-pipeline wait share, and the paper's training time projected on this device (about 5
+minutes on two CPU cores).
 """
 
 from __future__ import annotations
 
 from absl import flags, logging
 
-from caloml import benchmarks_srgan, cli, outputs
-from caloml.data import hdf5
+from caloml import cli, outputs
+from caloml.errors import UsageError
+from caloml.simreport import benchmark as sim_benchmark
+
+MODELS = ("sim", "sr_gan")
 
 FLAGS = flags.FLAGS
-flags.DEFINE_enum("model", "sr_gan", ["sr_gan"], "Model whose networks are timed.")
+flags.DEFINE_enum("model", "sr_gan", list(MODELS), "What is timed: the simulator or a model.")
 flags.DEFINE_string("output", None, "JSON file to write; default benchmark_<model>.json.")
-flags.DEFINE_integer("steps", 5, "Timed training steps per repeat.", lower_bound=1)
-flags.DEFINE_integer("repeats", 3, "Repeats of every measurement; the fastest counts.",
-                     lower_bound=1)
-flags.DEFINE_integer("seed", 1, "Seed of the weights and the random inputs.", lower_bound=0)
-flags.DEFINE_list("batch_sizes", ["1", "32", "256", "1024"], "Inference batch sizes.")
-flags.DEFINE_integer("matmul_size", 4096, "n of the n×n matmul giving the FP32 rate.",
+flags.DEFINE_integer("seed", 1, "Seed of the simulator, the weights and the random inputs.",
+                     lower_bound=0)
+flags.DEFINE_integer("repeats", None, "Repeats of every measurement; the fastest counts "
+                     "(default: 1 for sim, 3 for sr_gan).", lower_bound=1)
+# --model=sim
+flags.DEFINE_integer("num_showers", 5000, "sim: showers per configuration.", lower_bound=1)
+flags.DEFINE_multi_enum("geometry", list(sim_benchmark.GRIDS), list(sim_benchmark.GRIDS),
+                        "sim: geometries to time (repeat the flag for several).")
+# --model=sr_gan
+flags.DEFINE_integer("steps", 5, "sr_gan: timed training steps per repeat.", lower_bound=1)
+flags.DEFINE_list("batch_sizes", ["1", "32", "256", "1024"], "sr_gan: inference batch sizes.")
+flags.DEFINE_integer("matmul_size", 4096, "sr_gan: n of the n×n matmul giving the FP32 rate.",
                      lower_bound=1)
 flags.register_validator(
     "batch_sizes",
@@ -31,21 +43,45 @@ flags.register_validator(
     message="--batch_sizes must be a comma-separated list of positive integers",
 )
 
+# Flags that only one --model uses.
+_MODEL_FLAGS = {"sim": ("num_showers", "geometry"),
+                "sr_gan": ("steps", "batch_sizes", "matmul_size")}
+
+
+def _benchmark_sim():
+    result = sim_benchmark.benchmark_simulator(
+        sim_benchmark.standard_configs(FLAGS.geometry), FLAGS.num_showers, seed=FLAGS.seed,
+        repeats=FLAGS.repeats or 1,
+    )
+    logging.info("simulator throughput (%s):\n%s", result["machine"]["platform"],
+                 sim_benchmark.format_table(result))
+    logging.info("all targets %s", "met" if result["all_passed"] else "NOT met")
+    return result
+
+
+def _benchmark_sr_gan():
+    cli.import_tensorflow()
+    from caloml.srgan import benchmark
+
+    settings = benchmark.BenchmarkSettings(
+        batch_sizes=tuple(int(b) for b in FLAGS.batch_sizes), steps=FLAGS.steps,
+        repeats=FLAGS.repeats or 3, matmul_size=FLAGS.matmul_size, seed=FLAGS.seed,
+    )
+    result = benchmark.benchmark_srgan(settings)
+    logging.info("sr_gan speed:\n%s", benchmark.format_summary(result))
+    return result
+
 
 def main(argv):
     del argv
+    for model, names in _MODEL_FLAGS.items():
+        for name in names:
+            if FLAGS[name].present and FLAGS.model != model:
+                raise UsageError(f"--{name} is an option of --model={model} only")
     output = FLAGS.output or f"benchmark_{FLAGS.model}.json"
-    try:
-        hdf5.check_writable(output)
-    except OSError as e:
-        raise cli.UsageError(f"--output: {e}") from None
-    settings = benchmarks_srgan.BenchmarkSettings(
-        batch_sizes=tuple(int(b) for b in FLAGS.batch_sizes), steps=FLAGS.steps,
-        repeats=FLAGS.repeats, matmul_size=FLAGS.matmul_size, seed=FLAGS.seed,
-    )
-    result = benchmarks_srgan.benchmark_srgan(settings)
+    cli.check_output_flag("output", output)
+    result = _benchmark_sim() if FLAGS.model == "sim" else _benchmark_sr_gan()
     outputs.write_json(output, result)
-    logging.info("%s speed:\n%s", FLAGS.model, benchmarks_srgan.format_summary(result))
     logging.info("wrote %s", output)
 
 

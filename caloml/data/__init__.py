@@ -1,30 +1,10 @@
-"""Dataset layouts, HDF5 readers/writers, preprocessing and tf.data pipelines.
+"""Datasets of the papers: cached simulation, pre-processing, splits and ``tf.data`` pipelines.
 
-Importing :mod:`caloml.data` does not import TensorFlow; :mod:`caloml.data.pipeline` does.
+* :mod:`caloml.data.cache` — simulate a file only when no valid copy exists.
+* :mod:`caloml.data.preprocessing` — window selection, normalisation, power scaling.
+* :mod:`caloml.data.srgamma` — the SR-γ photon and π⁰ files of paper 000 and their splits.
+* :mod:`caloml.data.threedgan` — 3DGAN training files made from CLIC files (paper 003).
+* :mod:`caloml.data.pipeline` — streaming ``tf.data`` input (imports TensorFlow).
+
+File layouts and validated readers are in :mod:`caloml.io`.
 """
-
-from caloml.data.hdf5 import (
-    DataError,
-    H5Writer,
-    read_arrays,
-    read_attrs,
-    validate_file,
-    write_arrays,
-)
-from caloml.data.schema import LAYOUTS, Field, Layout, get_layout
-from caloml.data.threedgan import measured_theta, read_3dgan
-
-__all__ = [
-    "DataError",
-    "Field",
-    "H5Writer",
-    "LAYOUTS",
-    "Layout",
-    "get_layout",
-    "measured_theta",
-    "read_3dgan",
-    "read_arrays",
-    "read_attrs",
-    "validate_file",
-    "write_arrays",
-]

@@ -15,8 +15,11 @@ import h5py
 import numpy as np
 import tensorflow as tf
 
-from caloml.data import hdf5, preprocessing
-from caloml.data import schema as schema_lib
+from caloml.data import preprocessing, srgamma
+from caloml.errors import DataError
+from caloml.io import hdf5
+from caloml.io import schema as schema_lib
+from caloml.sim import srgamma as srgamma_geometry
 
 Block = dict[str, np.ndarray]
 Transform = Callable[[Block], Mapping[str, np.ndarray]]
@@ -26,17 +29,13 @@ DEFAULT_BLOCK_SIZE = 1024
 # Examples held by the shuffle buffer of srgamma_dataset (~2.5 KB each after pre-processing).
 DEFAULT_SHUFFLE_BUFFER = 16384
 
-# Labels of srgamma_dataset (photon-pi0 separation, paper 000, section 5).
-PHOTON_LABEL = 0.0
-PI0_LABEL = 1.0
-_PHOTON_PDG = 22
-_PI0_PDG = 111
+_PI0_PDG = srgamma_geometry.PDG["pi0"]
 
 
 def _read_block(
     h5: h5py.File, layout: schema_lib.Layout, keys: Sequence[str], start: int, stop: int
 ) -> Block:
-    """Reads examples ``[start, stop)`` like :func:`caloml.data.hdf5.read_arrays`."""
+    """Reads examples ``[start, stop)`` like :func:`caloml.io.hdf5.read_arrays`."""
     block = {}
     for key in keys:
         block[key] = hdf5.to_layout_shape(h5[key][start:stop], layout.field(key))
@@ -77,7 +76,7 @@ def hdf5_dataset(
     The file is validated once against ``layout`` (shapes, dtypes, finite non-negative
     energies), then read in contiguous blocks of ``block_size`` examples, so memory holds one
     block at a time. Per-example scalars stored as ``[N]`` or ``[N, 1]`` come back in the
-    layout's shape (:func:`caloml.data.hdf5.to_layout_shape`). The dataset does not shuffle:
+    layout's shape (:func:`caloml.io.hdf5.to_layout_shape`). The dataset does not shuffle:
     apply ``dataset.shuffle(buffer_size)`` after it, with a buffer of several blocks, or
     examples stay in file order.
 
@@ -133,13 +132,8 @@ def hdf5_dataset(
 
 def _srgamma_block(block: Block, label: float, power: float) -> Block:
     """Pre-processes a block of srgamma examples into network inputs with channel axes."""
-    out = preprocessing.preprocess_srgamma(block["lr"], block["hr"], p=power)
-    return {
-        "lr": out["lr"][..., None],
-        "hr": out["hr"][..., None],
-        "label": np.full(len(out["lr"]), label, dtype=np.float32),
-        "window_sum_gev": out["window_sum_gev"],
-    }
+    out = srgamma.prepare(block["lr"], block["hr"], label, power)
+    return {key: out[key] for key in ("lr", "hr", "label", "window_sum_gev")}
 
 
 def _check_particle(path: str, stop: int, pdg: int) -> None:
@@ -153,7 +147,7 @@ def _check_particle(path: str, stop: int, pdg: int) -> None:
         expected = f"no pi0 (pdg {_PI0_PDG})"
     if wrong.any():
         index = int(np.argmax(wrong))
-        raise ValueError(
+        raise DataError(
             f"{path!r}: example {index} has pdg {codes[index]}; expected {expected} "
             f"in this file (are the photon and pi0 files swapped?)"
         )
@@ -216,13 +210,13 @@ def srgamma_dataset(
 
     datasets = []
     for path, label, pdg in (
-        (os.fspath(photon_path), PHOTON_LABEL, _PHOTON_PDG),
-        (os.fspath(pi0_path), PI0_LABEL, _PI0_PDG),
+        (os.fspath(photon_path), srgamma.LABELS["photon"], srgamma_geometry.PDG["photon"]),
+        (os.fspath(pi0_path), srgamma.LABELS["pi0"], _PI0_PDG),
     ):
         # Keys, shapes and counts only; hdf5_dataset checks the energies in one pass.
         available = hdf5.validate_file(path, layout, check_values=False, keys=["lr", "hr", "pdg"])
         if num_examples is not None and num_examples > available:
-            raise ValueError(
+            raise DataError(
                 f"num_examples={num_examples} but {path!r} has only {available} examples"
             )
         stop = available if num_examples is None else num_examples

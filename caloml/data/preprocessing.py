@@ -14,11 +14,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from caloml.sim import srgamma as srgamma_geometry
+
 # Paper 000, section 2: "we select the 6×6 sub-image that contains the largest sum of energy
 # within our LR simulation of 24×24 crystals".
 WINDOW_SIZE = 6
 # Paper 000, section 2: the HR segmentation is "4×4 finer" than the LR crystals.
-UPSCALE = 4
+UPSCALE = srgamma_geometry.SEGMENTATION
+# The networks' windows: 6 × 6 LR crystals and the 24 × 24 HR (or SR) cells covering them.
+HR_WINDOW_SIZE = WINDOW_SIZE * UPSCALE
+WINDOW_MM = WINDOW_SIZE * srgamma_geometry.CRYSTAL_MM
 # Paper 000, section 2: "choosing p = 0.3 leads to a notable improvement".
 POWER = 0.3
 

@@ -3,8 +3,8 @@
 3DGAN trains on "processed" files made by ``misc/GetProcessedData.py`` from the LCD/CLIC
 samples: the 51 x 51 x 25 ECAL window, the incident energy, the truth angles ``theta`` and
 ``eta``, the ECAL sum ``sum`` and the polar angle ``mtheta`` measured from the shower itself
-(layout :data:`caloml.data.schema.THREEDGAN`). This module makes such files from files in the
-CLIC layout (:data:`caloml.data.schema.CLIC`: the Triforce_CaloML files or the embedded
+(layout :data:`caloml.io.schema.THREEDGAN`). This module makes such files from files in the
+CLIC layout (:data:`caloml.io.schema.CLIC`: the Triforce_CaloML files or the embedded
 simulator's), so that any CLIC dataset can train the 3DGAN models. In both, the ECAL window is
 ``[x, y, layer]`` with x along r phi and y along the beam, and ``mtheta`` is measured along y.
 
@@ -22,7 +22,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from caloml.data import hdf5, schema
+from caloml import outputs
+from caloml.errors import InputError
+from caloml.io import hdf5, schema
 from caloml.sim import clic
 
 # The CLIC ECAL barrel as the embedded simulator builds it (paper 003 §2, caloml.sim.clic):
@@ -35,7 +37,7 @@ LAYER_PITCH_MM = np.array([s.pitch_mm for s in _ECAL.ecal for _ in range(s.num_l
 LAYER_DEPTH_MM = _ECAL.layers["depth_mm"][: _ECAL.num_ecal_layers]
 CELL_SIZE_MM = _ECAL.ecal_cell_mm
 
-# Convention (caloml.data.schema.CLIC, as the Triforce_CaloML files): the ECAL window is
+# Convention (caloml.io.schema.CLIC, as the Triforce_CaloML files): the ECAL window is
 # [x, y, layer] with x along r phi and y along the beam. The beam axis is always y, the axis
 # svalleco/3Dgan ``measPython`` takes theta from (the slope of y with depth).
 
@@ -134,7 +136,7 @@ def measured_theta(
 
 
 def from_clic(arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """CLIC-layout arrays (as from :func:`caloml.data.hdf5.read_arrays`) in the 3DGAN layout.
+    """CLIC-layout arrays (as from :func:`caloml.io.hdf5.read_arrays`) in the 3DGAN layout.
 
     Args:
         arrays: at least ``ECAL`` [N, 51, 51, 25] (GeV), ``energy``, ``theta`` and ``eta``
@@ -142,7 +144,7 @@ def from_clic(arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
             ignored, since 3DGAN files hold the ECAL only.
 
     Returns:
-        The arrays of :data:`caloml.data.schema.THREEDGAN`: ``ECAL``, ``energy``, ``theta``
+        The arrays of :data:`caloml.io.schema.THREEDGAN`: ``ECAL``, ``energy``, ``theta``
         and ``eta`` unchanged (as float32), ``mtheta`` = :func:`measured_theta` of ``ECAL``
         and ``sum`` = ``ECAL`` summed over its cells (accumulated in float64), float32 [N].
     """
@@ -179,10 +181,10 @@ def convert_file(
     """Writes the 3DGAN-layout file of a CLIC-layout file, atomically and in chunks.
 
     The input (a caloml file or a Triforce_CaloML file) is validated against
-    :data:`caloml.data.schema.CLIC` first; extra datasets in it are ignored. The output holds
+    :data:`caloml.io.schema.CLIC` first; extra datasets in it are ignored. The output holds
     :func:`from_clic` of every event, the input's file attributes and ``source_file`` (the
     input's absolute path). It is written under a temporary name and renamed at the end
-    (:class:`caloml.data.hdf5.H5Writer`). Memory use is a few ``chunk_size`` events (260 kB of
+    (:class:`caloml.io.hdf5.H5Writer`). Memory use is a few ``chunk_size`` events (260 kB of
     ECAL each) whatever the file size.
 
     Args:
@@ -196,19 +198,20 @@ def convert_file(
         The number of events written.
 
     Raises:
-        FileNotFoundError: if ``clic_path`` does not exist.
-        caloml.data.hdf5.DataError: if it does not match the CLIC layout (the message names
+        caloml.errors.MissingFileError: if ``clic_path`` does not exist.
+        caloml.errors.DataError: if it does not match the CLIC layout (the message names
             the file, the key and what was expected).
-        OSError: if ``out_path`` cannot be written.
-        ValueError: for a bad ``chunk_size``, or ``out_path == clic_path``.
+        caloml.errors.OutputError: if ``out_path`` cannot be written.
+        caloml.errors.InputError: for ``out_path == clic_path``.
+        ValueError: for a bad ``chunk_size``.
     """
     clic_path, out_path = os.fspath(clic_path), os.fspath(out_path)
     if not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     if os.path.abspath(clic_path) == os.path.abspath(out_path):
-        raise ValueError(f"output {out_path!r} is the input file; choose another name")
+        raise InputError(f"output {out_path!r} is the input file; choose another name")
     # Fail on an unwritable output before the (long) validation of the input.
-    hdf5.check_writable(out_path)
+    outputs.check_writable(out_path)
     num_events = hdf5.validate_file(clic_path, schema.CLIC, block_size=chunk_size)
     # The writer sets "layout" itself; the input's would claim the wrong one.
     attrs = {k: v for k, v in hdf5.read_attrs(clic_path).items() if k != "layout"}
@@ -235,7 +238,8 @@ def read_3dgan(
         ``sum`` float32 [N].
 
     Raises:
-        FileNotFoundError, caloml.data.hdf5.DataError: as :func:`caloml.data.hdf5.validate_file`.
+        caloml.errors.MissingFileError, caloml.errors.DataError: as
+            :func:`caloml.io.hdf5.validate_file`.
     """
     return hdf5.read_arrays(path, schema.THREEDGAN, start=start, stop=stop)
 

@@ -1,4 +1,4 @@
-"""Shower-shape observables of calorimeter images: barycentre and width (paper 000, Eq. 4).
+"""Shower-shape observables of calorimeter images: barycentre, width (paper 000, Eq. 4), cores.
 
 Images are ``[N, H, W]`` energies per cell (GeV, or any linear unit: both observables are
 energy-weighted means, so a common normalisation cancels; power-scaled network inputs must be
@@ -10,23 +10,22 @@ granularity covering the same physical window share one coordinate system.
 Angles use the small-angle approximation: a cell of pitch ``p`` on the calorimeter face at a
 distance ``d`` from the interaction point subtends ``p / d`` rad (the SR-γ windows are at most
 ±66 mm off axis at 1290 mm, where ``atan`` differs from its argument by less than 0.1 %).
+
+An image holding a NaN or infinite cell (a diverged network's output) has NaN barycentre and
+width: it must never pass for a narrow shower.
 """
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Sequence
 
-# Paper 000, section 2: the calorimeter front is 1.29 m from the particle gun.
-DISTANCE_TO_FACE_MM = 1290.0
-# Paper 000, section 2: 22 × 22 mm² PbWO4 crystals (LR), segmented 4 × 4 finer for HR / SR.
-LR_CELL_MM = 22.0
-HR_CELL_MM = 5.5
+import numpy as np
 
 # Events per chunk: bounds the [chunk, H, W] float64 temporaries (~300 MB for 24×24 images).
 _CHUNK = 65_536
 
 
-def cell_size_rad(cell_mm: float, distance_mm: float = DISTANCE_TO_FACE_MM) -> float:
+def cell_size_rad(cell_mm: float, distance_mm: float) -> float:
     """Angle in rad subtended by a cell of pitch ``cell_mm`` at ``distance_mm`` (small angles).
 
     Args:
@@ -64,7 +63,8 @@ def barycentre(images: np.ndarray, cell_size: float = 1.0) -> np.ndarray:
     Returns:
         float64 ``[N, 2]`` (row, col) = (first, second image axis) coordinates of the
         barycentre times ``cell_size``, origin at the image centre. Images whose total energy
-        is not positive (empty images) give the image centre, ``(0, 0)``.
+        is not positive (empty images) give the image centre, ``(0, 0)``; images with a
+        non-finite cell give NaN.
     """
     images = _as_images(images)
     n, height, width = images.shape
@@ -77,8 +77,9 @@ def barycentre(images: np.ndarray, cell_size: float = 1.0) -> np.ndarray:
         col_sums = chunk.sum(axis=1)  # [n, W]: energy per column
         valid = total > 0
         safe = np.where(valid, total, 1.0)
-        out[start : start + _CHUNK, 0] = np.where(valid, row_sums @ rows / safe, 0.0)
-        out[start : start + _CHUNK, 1] = np.where(valid, col_sums @ cols / safe, 0.0)
+        empty = np.where(np.isfinite(total), 0.0, np.nan)
+        out[start : start + _CHUNK, 0] = np.where(valid, row_sums @ rows / safe, empty)
+        out[start : start + _CHUNK, 1] = np.where(valid, col_sums @ cols / safe, empty)
     return out * cell_size
 
 
@@ -90,12 +91,12 @@ def shower_width(images: np.ndarray, cell_size_rad: float) -> np.ndarray:
 
     Args:
         images: ``[N, H, W]`` non-negative energies per cell (linear, not power-scaled).
-        cell_size_rad: angle subtended by one cell, e.g. ``cell_size_rad(HR_CELL_MM)``
+        cell_size_rad: angle subtended by one cell, e.g. ``cell_size_rad(5.5, 1290)``
             (the module function of that name).
 
     Returns:
         float64 ``[N]`` widths in rad (in the unit of ``cell_size_rad``); 0 for images whose
-        total energy is not positive.
+        total energy is not positive, NaN for images with a non-finite cell.
     """
     images = _as_images(images)
     n, height, width = images.shape
@@ -111,7 +112,8 @@ def shower_width(images: np.ndarray, cell_size_rad: float) -> np.ndarray:
         total = chunk.sum(axis=(1, 2))
         valid = total > 0
         weighted = (distance * chunk).sum(axis=(1, 2))
-        out[start : start + _CHUNK] = np.where(valid, weighted / np.where(valid, total, 1.0), 0.0)
+        empty = np.where(np.isfinite(total), 0.0, np.nan)
+        out[start : start + _CHUNK] = np.where(valid, weighted / np.where(valid, total, 1.0), empty)
     return out * cell_size_rad
 
 
@@ -120,7 +122,7 @@ def barycentre_distance(
     a_cell_mm: float,
     b_images: np.ndarray,
     b_cell_mm: float,
-    unit_mm: float = LR_CELL_MM,
+    unit_mm: float,
 ) -> np.ndarray:
     """Distance between the barycentres of two images of each event (paper 000, Fig. 12).
 
@@ -130,10 +132,10 @@ def barycentre_distance(
 
     Args:
         a_images: ``[N, Ha, Wa]`` energies per cell, e.g. SR ``[N, 24, 24]``.
-        a_cell_mm: cell pitch of ``a_images`` in mm, e.g. ``HR_CELL_MM``.
+        a_cell_mm: cell pitch of ``a_images`` in mm, e.g. 5.5.
         b_images: ``[N, Hb, Wb]`` energies per cell of the same events, e.g. HR.
         b_cell_mm: cell pitch of ``b_images`` in mm.
-        unit_mm: length unit of the result in mm; default one LR crystal width (22 mm).
+        unit_mm: length unit of the result in mm, e.g. one LR crystal width (22 mm).
 
     Returns:
         float64 ``[N]`` Euclidean distances in units of ``unit_mm`` (crystal widths).
@@ -180,3 +182,67 @@ def layer_barycentre_slopes(
             slopes[i] = np.polyfit(depth[used], first[used] / energy[used], 1,
                                    w=np.sqrt(energy[used]))[0]
     return slopes
+
+
+def core_fractions(images: np.ndarray, sizes: Sequence[int] = (1, 3, 5)) -> dict[int, np.ndarray]:
+    """Fractions of each image's energy in the ``k``×``k`` cells around its hottest cell.
+
+    Squares reaching past the image edge are clipped to it.
+
+    Args:
+        images: ``[N, H, W]`` energies per cell.
+        sizes: odd square sides in cells.
+
+    Returns:
+        ``{k: [N] float64}``; NaN for an image without energy.
+    """
+    images = np.asarray(images, np.float64)
+    n, height, width = images.shape
+    total = images.sum(axis=(1, 2))
+    row, col = np.unravel_index(images.reshape(n, -1).argmax(axis=1), (height, width))
+    rows, cols = np.arange(height), np.arange(width)
+    out = {}
+    for k in sizes:
+        if k < 1 or k % 2 != 1:
+            raise ValueError(f"core sizes must be odd positive integers, got {k}")
+        half = k // 2
+        in_rows = np.abs(rows[None, :] - row[:, None]) <= half  # [N, H]
+        in_cols = np.abs(cols[None, :] - col[:, None]) <= half  # [N, W]
+        inside = np.einsum("nh,nhw,nw->n", in_rows.astype(np.float64), images, in_cols)
+        out[k] = ratio(inside, total)
+    return out
+
+
+def sparsity(images: np.ndarray, threshold: float = 0.0) -> np.ndarray:
+    """Fraction of each image's cells above ``threshold`` (CaloGAN's "sparsity").
+
+    Args:
+        images: ``[N, ...]`` energies per cell.
+        threshold: cells must exceed this to count.
+
+    Returns:
+        float64 ``[N]`` in [0, 1].
+    """
+    images = np.asarray(images)
+    return (images.reshape(len(images), -1) > threshold).mean(axis=1, dtype=np.float64)
+
+
+def energy_ratio(images: np.ndarray) -> np.ndarray:
+    """``(E₁ − E₂) / (E₁ + E₂)`` of the two most energetic cells of each image (CaloGAN).
+
+    Args:
+        images: ``[N, ...]`` energies per cell (at least two cells).
+
+    Returns:
+        float64 ``[N]`` in [0, 1]; NaN for an image whose two hottest cells are empty.
+    """
+    flat = np.asarray(images, np.float64).reshape(len(images), -1)
+    top = -np.partition(-flat, 1, axis=1)[:, :2]
+    return ratio(top[:, 0] - top[:, 1], top[:, 0] + top[:, 1])
+
+
+def ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """``numerator / denominator`` as float64, NaN where the denominator is not positive."""
+    numerator = np.asarray(numerator, np.float64)
+    return np.divide(numerator, denominator, out=np.full(numerator.shape, np.nan),
+                     where=np.asarray(denominator) > 0)

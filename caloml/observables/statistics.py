@@ -6,12 +6,14 @@
   photon / pi0 separation quoted for the shower widths of Fig. 11.
 * :func:`rejection_at_efficiency` / :func:`rejection_curve` — pion rejection at fixed photon
   efficiency (Figs. 7 and 13).
+* :func:`fit_resolution` — the stochastic and constant terms of a calorimeter's resolution.
 
 Classifier convention (as the CNNs of paper 000, §5, which are trained with pi0 = 1): a score
 is the classifier's output ``P(pi0)``; photons are the signal and an event is *selected as a
 photon* when ``score <= threshold``. The photon efficiency is the fraction of photons
 selected, the false-positive rate (FPR) the fraction of pi0 selected, and the pion rejection
-``1 / FPR`` (paper 000, footnote 2).
+``1 / FPR`` (paper 000, footnote 2). Pass logits rather than sigmoid outputs: any monotonic
+score gives the same rejections, and logits do not saturate into ties.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import scipy.optimize
 import scipy.stats
 
 
@@ -37,9 +40,12 @@ def ks_statistic(a: np.ndarray, b: np.ndarray) -> float:
         b: ``[Nb]`` sample.
 
     Returns:
-        The statistic in [0, 1]: 0 for identical empirical distributions, 1 for disjoint ones.
+        The statistic in [0, 1]: 0 for identical empirical distributions, 1 for disjoint ones;
+        NaN if either sample holds a NaN or infinite value (e.g. the width of a NaN image).
     """
     a, b = _sample(a, "a"), _sample(b, "b")
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        return float("nan")
     return float(scipy.stats.ks_2samp(a, b).statistic)
 
 
@@ -182,9 +188,22 @@ def rejection_curve(
 
     Returns:
         ``(efficiencies [K], rejection [K], rejection_err [K])``, the tuple
-        :func:`caloml.plotting.plot_rejection_curves` takes; see
+        :func:`caloml.srgan.figures.plot_rejection_curves` takes; see
         :func:`rejection_at_efficiency` for the convention and ``FPR = 0``.
     """
     eff = np.asarray(efficiencies, np.float64).reshape(-1)
     rejection, rejection_err, _ = rejection_at_efficiency(signal_scores, background_scores, eff)
     return eff, rejection, rejection_err
+
+
+def fit_resolution(energy_gev: np.ndarray, relative_sigma: np.ndarray) -> tuple[float, float]:
+    """Fits ``σ/E = a/√E ⊕ b`` (added in quadrature) and returns ``(a, b)``, both ≥ 0.
+
+    Args:
+        energy_gev: ``[K]`` energies in GeV.
+        relative_sigma: ``[K]`` relative resolutions σ/E at those energies.
+    """
+    (a, b), _ = scipy.optimize.curve_fit(lambda e, a, b: np.sqrt(a**2 / e + b**2),
+                                         np.asarray(energy_gev, np.float64),
+                                         np.asarray(relative_sigma, np.float64), p0=(0.15, 0.01))
+    return abs(float(a)), abs(float(b))

@@ -20,7 +20,7 @@ import os
 from absl import flags, logging
 
 from caloml import cli
-from caloml.data import hdf5
+from caloml.errors import UsageError
 from caloml.sim import core
 
 FLAGS = flags.FLAGS
@@ -37,7 +37,7 @@ flags.DEFINE_bool("truth", False, "Also write simulator truth (leakage; srgamma 
                   "out-of-window energy, srgamma the depth of shower maximum).")
 flags.DEFINE_enum("compression", "gzip", ["gzip", "lzf", "none"], "HDF5 compression.")
 # Geometry options: only given ones are passed on (and recorded in the file), so that files made
-# with the defaults are recognised as such (caloml.sim.cache).
+# with the defaults are recognised as such (caloml.data.cache).
 flags.DEFINE_float("gun_sigma_mm", None, "srgamma: Gaussian smearing of the gun (default 44).",
                    lower_bound=0.0)
 flags.DEFINE_list("gun_center_mm", None, "srgamma: mean gun position 'x,y' (default 0,0).")
@@ -54,20 +54,13 @@ flags.DEFINE_float("select_opening_angle_rad", None, "clic: keep only pi0 with a
                    "opening angle below this (the paper's selection: 0.01).", lower_bound=0.0)
 
 
-def _floats(values: list[str], name: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(v) for v in values)
-    except ValueError:
-        raise cli.UsageError(f"--{name} expects numbers, got {','.join(values)}") from None
-
-
 def _energy(spec: core.GeometrySpec):
     if not FLAGS.energy:
         return None
-    energy = _floats(FLAGS.energy, "energy")
+    energy = cli.parse_numbers("energy", FLAGS.energy)
     low, high = spec.energy_range_gev
     if len(energy) > 2 or min(energy) < low or max(energy) > high or energy[0] > energy[-1]:
-        raise cli.UsageError(
+        raise UsageError(
             f"--energy={','.join(FLAGS.energy)} must be one value or 'low,high' within "
             f"[{low:g}, {high:g}] GeV for --geometry={FLAGS.geometry}"
         )
@@ -75,16 +68,16 @@ def _energy(spec: core.GeometrySpec):
 
 
 def _gun_center() -> tuple[float, float]:
-    center = _floats(FLAGS.gun_center_mm, "gun_center_mm")
+    center = cli.parse_numbers("gun_center_mm", FLAGS.gun_center_mm)
     if len(center) != 2:
-        raise cli.UsageError("--gun_center_mm expects two numbers 'x,y'")
+        raise UsageError("--gun_center_mm expects two numbers 'x,y'")
     return center
 
 
 def _theta() -> float | tuple[float, float]:
-    theta = _floats(FLAGS.theta_rad, "theta_rad")
+    theta = cli.parse_numbers("theta_rad", FLAGS.theta_rad)
     if len(theta) not in (1, 2):
-        raise cli.UsageError("--theta_rad expects one angle or 'low,high' in rad")
+        raise UsageError("--theta_rad expects one angle or 'low,high' in rad")
     return theta[0] if len(theta) == 1 else theta
 
 
@@ -108,7 +101,7 @@ def _options(spec: core.GeometrySpec) -> dict:
         if not FLAGS[name].present:
             continue
         if name not in spec.option_keys:
-            raise cli.UsageError(
+            raise UsageError(
                 f"--{name} is not an option of --geometry={FLAGS.geometry}"
                 + (f"; its options: --{', --'.join(spec.option_keys)}" if spec.option_keys
                    else " (it has none)")
@@ -121,16 +114,13 @@ def main(argv):
     del argv
     spec = core.GEOMETRIES[FLAGS.geometry]
     if FLAGS.particle not in spec.particles:
-        raise cli.UsageError(
+        raise UsageError(
             f"--particle={FLAGS.particle} is not simulated for --geometry={FLAGS.geometry}; "
             f"expected one of {', '.join(spec.particles)}"
         )
     energy = _energy(spec)
     options = _options(spec)
-    try:
-        hdf5.check_writable(FLAGS.output)
-    except OSError as e:
-        raise cli.UsageError(f"--output: {e}") from None
+    cli.check_output_flag("output", FLAGS.output)
     attrs = core.simulate_to_file(
         FLAGS.output, FLAGS.geometry, FLAGS.particle, FLAGS.num_showers, energy,
         seed=FLAGS.seed, workers=FLAGS.workers, truth=FLAGS.truth, progress=True,

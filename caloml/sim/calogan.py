@@ -17,7 +17,7 @@ The 2017 readout summed the deposits of every volume, absorber included, so the 
 simulated as the effective homogeneous medium of PHYSICS.md §2 with the homogeneous GFlash
 parameters: electromagnetic showers have no sampling noise in their sum.
 
-Files are laid out like the public ones (:data:`caloml.data.schema.CALOGAN`): ``layer_i`` in
+Files are laid out like the public ones (:data:`caloml.io.schema.CALOGAN`): ``layer_i`` in
 MeV, ``energy`` [N, 1] in GeV, ``overflow`` [N, 3] in MeV holding each layer's energy outside
 the window. Energy leaking out of the back is simulator truth (``leakage_gev``), so that
 ``Σ cells + Σ overflow + leakage = energy`` per event.
@@ -40,6 +40,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from caloml.errors import InputError
 from caloml.sim import deposit, gflash, hadron, noise
 from caloml.sim.materials import PB_LAR_CALOGAN, Material
 
@@ -53,7 +54,7 @@ def public_file_name(particle: str) -> str:
     try:
         return PUBLIC_FILE_NAMES[particle]
     except KeyError:
-        raise ValueError(
+        raise InputError(
             f"no public CaloGAN file for particle {particle!r}; expected one of "
             f"{sorted(PUBLIC_FILE_NAMES)}"
         ) from None
@@ -245,7 +246,7 @@ def simulate_chunk(
         float32 rounding. The spot fluctuations keep each layer's in-window sum.
     """
     if particle not in DEPOSITS:
-        raise ValueError(f"unknown particle {particle!r}; expected one of {list(PARTICLES)}")
+        raise InputError(f"unknown particle {particle!r}; expected one of {list(PARTICLES)}")
     energy = np.asarray(energy_gev, np.float64)
     num = len(energy)
     deposits = DEPOSITS[particle](particle, energy, rng, geometry)

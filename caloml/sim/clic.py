@@ -62,6 +62,7 @@ import math
 
 import numpy as np
 
+from caloml.errors import InputError
 from caloml.sim import deposit, gflash, hadron, kinematics, lateral, noise
 from caloml.sim.materials import W_SI_CLIC, Material
 
@@ -107,7 +108,7 @@ class Section:
 
     def __post_init__(self):
         if self.stochastic_term**2 <= self.hit_gev:
-            raise ValueError(
+            raise InputError(
                 f"{self.name}: stochastic term {self.stochastic_term} must exceed "
                 f"sqrt(hit energy) = {math.sqrt(self.hit_gev):.3g} (Poisson limit)"
             )
@@ -182,20 +183,20 @@ class ClicGeometry:
         if len(theta) not in (1, 2) or not all(0.1 < t < math.pi - 0.1 for t in theta) or (
             theta[0] > theta[-1]
         ):
-            raise ValueError(
+            raise InputError(
                 f"theta_rad must be one angle or a (low, high) range inside (0.1, pi - 0.1) "
                 f"rad, got {theta}"
             )
         ecal_depth = sum(s.num_layers * s.pitch_mm for s in self.ecal)
         if self.hcal_front_mm < self.ecal_front_mm + ecal_depth:
-            raise ValueError(
+            raise InputError(
                 f"hcal_front_mm={self.hcal_front_mm} lies inside the ECAL, which ends at "
                 f"{self.ecal_front_mm + ecal_depth:g} mm"
             )
         for name in ("select_hcal_ecal_ratio", "select_opening_angle_rad"):
             value = getattr(self, name)
             if value is not None and not value > 0:
-                raise ValueError(f"{name} must be positive or None, got {value}")
+                raise InputError(f"{name} must be positive or None, got {value}")
 
     @property
     def num_ecal_layers(self) -> int:
@@ -249,7 +250,7 @@ def make_geometry(
     """The geometry from the simulator's options (``fixed_angle``: θ = 90°, the 3DGAN's
     fixed-angle samples)."""
     if fixed_angle and theta_rad is not None:
-        raise ValueError("give either fixed_angle or theta_rad, not both")
+        raise InputError("give either fixed_angle or theta_rad, not both")
     theta = (math.pi / 2,) if fixed_angle else THETA_RANGE_RAD if theta_rad is None else tuple(
         float(t) for t in np.atleast_1d(theta_rad))
     base = ClicGeometry()
@@ -591,7 +592,7 @@ def simulate_chunk(
         count ``num_drawn`` (= N).
     """
     if particle not in DEPOSITS:
-        raise ValueError(f"unknown particle {particle!r}; expected one of {list(PARTICLES)}")
+        raise InputError(f"unknown particle {particle!r}; expected one of {list(PARTICLES)}")
     energy = np.asarray(energy_gev, np.float64)
     num = len(energy)
     tracks = draw_tracks(particle, energy, rng, geometry)
@@ -678,7 +679,7 @@ def check_request(particle: str, energy_bounds: np.ndarray, geometry: ClicGeomet
     if particle == "pi0" and cut is not None:
         highest = float(np.max(energy_bounds))
         if kinematics.min_opening_angle(highest) >= cut:
-            raise ValueError(
+            raise InputError(
                 f"select_opening_angle_rad={cut:g} is below the smallest opening angle "
                 f"2 arcsin(m/E) = {float(kinematics.min_opening_angle(highest)):.3g} rad of a "
                 f"{highest:g} GeV pi0: no event would pass; raise the energy or the cut"

@@ -15,7 +15,8 @@ import numpy as np
 import threadpoolctl
 
 import caloml
-from caloml.data import hdf5, schema
+from caloml.errors import InputError
+from caloml.io import hdf5, schema
 from caloml.sim import calogan, clic, srgamma
 
 # Events per chunk. Chunk i is always simulated with the i-th child of SeedSequence(seed), so
@@ -125,24 +126,24 @@ def _check_request(
 ):
     """Validates a request and returns (spec, energy bounds); fails before any work starts."""
     if geometry not in GEOMETRIES:
-        raise ValueError(f"unknown geometry {geometry!r}; expected one of {sorted(GEOMETRIES)}")
+        raise InputError(f"unknown geometry {geometry!r}; expected one of {sorted(GEOMETRIES)}")
     spec = GEOMETRIES[geometry]
     if particle not in spec.particles:
-        raise ValueError(
+        raise InputError(
             f"unknown particle {particle!r} for geometry {geometry!r}; "
             f"expected one of {list(spec.particles)}"
         )
     if num_showers < 1:
-        raise ValueError(f"num_showers must be at least 1, got {num_showers}")
+        raise InputError(f"num_showers must be at least 1, got {num_showers}")
     if seed < 0:
-        raise ValueError(f"seed must be non-negative, got {seed}")
+        raise InputError(f"seed must be non-negative, got {seed}")
     energy = spec.default_energy_gev if energy_gev is None else energy_gev
     bounds = np.atleast_1d(np.asarray(energy, np.float64))
     low, high = spec.energy_range_gev
     if bounds.size not in (1, 2) or not np.all(np.isfinite(bounds)):
-        raise ValueError(f"energy must be one value or a (low, high) range, got {energy!r}")
+        raise InputError(f"energy must be one value or a (low, high) range, got {energy!r}")
     if np.any(bounds < low) or np.any(bounds > high) or bounds[0] > bounds[-1]:
-        raise ValueError(
+        raise InputError(
             f"energy {energy!r} GeV is outside the {geometry!r} range [{low:g}, {high:g}] GeV"
         )
     # One event at each end of the energy range exercises every check of the options.
@@ -176,7 +177,7 @@ def _selected(spec: GeometrySpec, particle, energy, size, rng, config, keep) -> 
         if kept:
             parts.append({k: v[passed] for k, v in out.items() if k in keep})
         if drawn >= size / MIN_SELECTED_FRACTION and kept < size:
-            raise ValueError(
+            raise InputError(
                 f"the selection of {spec.layout.name!r} kept {kept} of {drawn} {particle} "
                 f"events (below {MIN_SELECTED_FRACTION:.1%}); loosen it or change the energy"
             )
@@ -335,7 +336,7 @@ def simulate_to_file(
     attributes.
     """
     spec, energy = _check_request(geometry, particle, num_showers, energy_gev, seed, options)
-    hdf5.check_writable(path)
+    # Entering the writer checks that ``path`` can be written, before any chunk is simulated.
     tasks = _chunks(geometry, particle, num_showers, energy, seed, options, truth)
     extra = spec.truth_keys if truth else ()
     num_drawn = 0

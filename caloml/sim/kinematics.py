@@ -9,6 +9,8 @@ import dataclasses
 
 import numpy as np
 
+from caloml.errors import InputError
+
 PI0_MASS_GEV = 0.1349768  # PDG 2024
 
 
@@ -78,7 +80,7 @@ def decay_pi0(
     if max_opening_angle_rad is not None and np.any(
         min_opening_angle(energy) >= max_opening_angle_rad
     ):
-        raise ValueError(
+        raise InputError(
             f"the pi0 opening-angle cut of {np.degrees(max_opening_angle_rad):.3g} deg is below "
             f"the smallest opening angle 2 arcsin(m/E) = "
             f"{np.degrees(min_opening_angle(energy.min())):.3g} deg of a {energy.min():g} GeV "

@@ -12,10 +12,21 @@ import math
 
 import numpy as np
 
+from caloml.errors import InputError
 from caloml.sim import deposit, gflash, kinematics, noise
 from caloml.sim.materials import PBWO4, Material
 
 PDG = {"photon": 22, "pi0": 111, "electron": 11, "positron": -11}
+
+# The SR-γ geometry of paper 000 §2, the one home of these numbers in caloml: 22 mm PbWO4
+# crystals (LR), segmented 4 × 4 finer into 5.5 mm cells (HR), 24 × 24 crystals in the window,
+# the gun (and the interaction point the angles refer to) 1.29 m in front of the face.
+CRYSTAL_MM = 22.0
+SEGMENTATION = 4
+CELL_MM = CRYSTAL_MM / SEGMENTATION
+NUM_CRYSTALS = 24
+WINDOW_MM = NUM_CRYSTALS * CRYSTAL_MM
+GUN_DISTANCE_MM = 1290.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,10 +48,10 @@ class SRGammaGeometry:
 
     material: Material = PBWO4
     depth_mm: float = 230.0
-    num_cells: int = 96
-    cell_mm: float = 5.5
-    downsample: int = 4
-    gun_distance_mm: float = 1290.0
+    num_cells: int = NUM_CRYSTALS * SEGMENTATION
+    cell_mm: float = CELL_MM
+    downsample: int = SEGMENTATION
+    gun_distance_mm: float = GUN_DISTANCE_MM
     gun_sigma_mm: float = 44.0
     gun_center_mm: tuple[float, float] = (0.0, 0.0)
     max_opening_angle_rad: float | None = math.radians(2.0)
@@ -104,7 +115,7 @@ def simulate_chunk(
         opening = np.zeros(num)
         per_event = 1
     else:
-        raise ValueError(f"unknown particle {particle!r}; expected one of {sorted(PDG)}")
+        raise InputError(f"unknown particle {particle!r}; expected one of {sorted(PDG)}")
 
     material = geometry.material
     if particle in ("photon", "pi0"):

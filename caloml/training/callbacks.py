@@ -1,131 +1,165 @@
-"""Callbacks of caloml's trainers: checkpoints with resume, NaN stop, SR-GAN monitoring."""
+"""Callbacks shared by caloml's trainers: divergence guard, history, validation, progress bar."""
 
 from __future__ import annotations
 
-import json
 import math
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 import keras
 import numpy as np
 import tensorflow as tf
 from absl import logging
+from tqdm import tqdm
 
 from caloml import outputs
 from caloml.errors import TrainingDiverged
 
 
-class Checkpointer(keras.callbacks.Callback):
-    """Saves every network, both optimizers and the epoch after each epoch; restores on start.
+class DivergenceGuard(keras.callbacks.Callback):
+    """Stops training when a *training* loss of the epoch is NaN or infinite.
 
-    Keras' ``BackupAndRestore`` knows one optimizer only, so the adversarial trainers keep a
-    ``tf.train.Checkpoint`` of their own. An epoch whose logged losses are not finite is not
-    saved: training stops with :class:`TrainingDiverged` and the previous checkpoint stays.
+    Only the ``watched`` keys (the trainer's own losses and metrics) are checked: validation
+    values may legitimately be infinite (a pion rejection where no π⁰ passes). Place it before
+    the :class:`~caloml.training.checkpoint.Checkpointer`, so the diverged epoch is not saved.
 
     Args:
-        directory: checkpoint directory.
-        max_to_keep: checkpoints kept.
-        **objects: the trackable objects (networks, optimizers) to save.
+        watched: keys of the epoch logs to check, e.g. the trainer's metric names.
+        latest_checkpoint: returns the checkpoint kept (named in the message), or None.
+        remedy: what the user can do, with flags that work as printed.
     """
 
-    def __init__(self, directory: str, max_to_keep: int = 2, **objects):
+    def __init__(self, watched: Sequence[str], latest_checkpoint: Callable[[], str | None],
+                 remedy: str):
         super().__init__()
-        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
-        self.checkpoint = tf.train.Checkpoint(epoch=self.epoch, **objects)
-        self.manager = tf.train.CheckpointManager(self.checkpoint, directory, max_to_keep)
-
-    def restore(self) -> int:
-        """Restores the latest checkpoint, if any; returns the number of completed epochs."""
-        latest = self.manager.latest_checkpoint
-        if latest:
-            self.checkpoint.restore(latest).assert_existing_objects_matched()
-            logging.info("resumed from %s (epoch %d)", latest, int(self.epoch.numpy()))
-        return int(self.epoch.numpy())
+        self.watched = tuple(watched)
+        self.latest_checkpoint = latest_checkpoint
+        self.remedy = remedy
 
     def on_epoch_end(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
-        bad = {k: v for k, v in (logs or {}).items() if not math.isfinite(float(v))}
+        logs = logs or {}
+        bad = {k: float(logs[k]) for k in self.watched
+               if k in logs and not math.isfinite(float(logs[k]))}
         if bad:
             raise TrainingDiverged(
                 f"training diverged in epoch {epoch + 1}: {bad}; the last good checkpoint "
-                f"({self.manager.latest_checkpoint or 'none'}) is kept: rerun the same command "
-                "to resume from it, e.g. with another --seed or a lower learning rate"
+                f"({self.latest_checkpoint() or 'none'}) is kept; {self.remedy}"
             )
-        self.epoch.assign(epoch + 1)
-        self.manager.save(checkpoint_number=epoch + 1)
 
 
 class History(keras.callbacks.Callback):
-    """Keeps the per-epoch logs in ``path`` (JSON) across restarts, for the training plots.
+    """Keeps the per-epoch logs in ``path`` as ``{"epochs": [...]}`` across restarts.
 
-    Entries of epochs at or after the resumed epoch are dropped on start, so a resumed run
-    continues the curve where the checkpoint left it.
+    Entries of epochs after the resumed epoch are dropped on start, so a resumed run continues
+    the curve where the checkpoint left it. Infinite values are written as JSON null with a
+    note (:func:`caloml.outputs.write_json`) and come back from :func:`read_history`.
     """
 
     def __init__(self, path: str, initial_epoch: int = 0):
         super().__init__()
         self.path = path
-        self.entries: list[dict[str, float]] = []
-        if os.path.exists(path):
-            with open(path) as f:
-                self.entries = [e for e in json.load(f) if e["epoch"] <= initial_epoch]
+        self.entries = [e for e in read_history(path) if e["epoch"] <= initial_epoch]
 
     def on_epoch_end(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
         entry = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}
         self.entries.append(entry)
-        outputs.write_json(self.path, self.entries)
+        outputs.write_json(self.path, {"epochs": self.entries})
 
 
-class SRGANMonitor(keras.callbacks.Callback):
-    """Per-epoch validation of the SR generator and selection of its best epoch (paper §4).
+def read_history(path: str) -> list[dict[str, float]]:
+    """The entries of a :class:`History` file, infinite values restored; [] if there is none."""
+    if not os.path.exists(path):
+        return []
+    return outputs.read_json(path)["epochs"]
 
-    After each epoch the generator super-resolves the validation LR windows; the shower
-    widths (Eq. 4) of SR and HR images are compared with a KS test for photons and pi0
-    separately. The weights of the epoch with the lowest mean KS statistic are kept as the
-    selected generator. Scalars and example images go to TensorBoard, and every value
-    is added to the epoch's logs (``val_*``), so :class:`History` records them.
+
+class ValidationMonitor(keras.callbacks.Callback):
+    """Validates a network after each epoch and keeps the weights of its best epoch.
+
+    ``evaluate(network)`` returns validation scalars (and optionally ``images`` [K, H, W, 1]
+    for TensorBoard); they go to TensorBoard and into the epoch's logs as ``val_<key>``, so
+    :class:`History` records them. The epoch with the lowest finite ``score`` is selected: its
+    weights are saved to ``best_weights_path`` and its scalars to ``selection_path`` (JSON).
+    Weights of the ``snapshot_epochs`` are kept as well (for figures of the training's course).
 
     Args:
-        generator: the network being trained.
-        evaluate: ``f(generator) -> dict`` of validation scalars, including ``ks_photon`` and
-            ``ks_pi0``, and optionally ``images`` ([K, H, W, 1] for TensorBoard).
-        best_weights_path: where the selected generator's weights go (``.weights.h5``).
-        selection_path: JSON with the selected epoch and its KS statistics.
+        network: the network validated and saved (a generator, say).
+        evaluate: ``f(network) -> dict`` of validation scalars, including ``score``.
+        score: key of the scalar to minimise.
+        best_weights_path: the selected epoch's weights (``.weights.h5``).
+        selection_path: JSON with ``epoch`` and the selected epoch's scalars.
         log_dir: TensorBoard directory for the validation summaries.
+        snapshots: ``{epoch: path}`` of extra weight files to write.
     """
 
-    def __init__(self, generator: keras.Model, evaluate: Callable[[keras.Model], dict],
-                 best_weights_path: str, selection_path: str, log_dir: str):
+    def __init__(self, network: keras.Model, evaluate: Callable[[keras.Model], dict], score: str,
+                 best_weights_path: str, selection_path: str, log_dir: str,
+                 snapshots: Mapping[int, str] | None = None):
         super().__init__()
-        self.generator = generator
+        self.network = network
         self.evaluate = evaluate
+        self.score = score
         self.best_weights_path = best_weights_path
         self.selection_path = selection_path
+        self.snapshots = dict(snapshots or {})
         self.writer = tf.summary.create_file_writer(log_dir)
-        self.selection = {"epoch": None, "ks_mean": math.inf}
+        self.selection = {"epoch": None, score: math.inf}
         if os.path.exists(selection_path):
-            with open(selection_path) as f:
-                self.selection = json.load(f)
+            self.selection = outputs.read_json(selection_path)
+
+    def _save_weights(self, path: str) -> None:
+        with outputs.atomic_path(path) as tmp:
+            self.network.save_weights(tmp)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        result = self.evaluate(self.generator)
+        result = self.evaluate(self.network)
         images = result.pop("images", None)
-        result["ks_mean"] = 0.5 * (result["ks_photon"] + result["ks_pi0"])
         with self.writer.as_default(step=epoch + 1):
             for key, value in result.items():
                 tf.summary.scalar(f"validation/{key}", value)
             if images is not None:
                 scaled = images / max(float(np.max(images)), 1e-12)
-                tf.summary.image("validation/sr_examples", scaled, max_outputs=len(images))
+                tf.summary.image("validation/examples", scaled, max_outputs=len(images))
         self.writer.flush()
         if logs is not None:
             logs.update({f"val_{k}": v for k, v in result.items()})
-        if result["ks_mean"] < self.selection["ks_mean"]:
-            with outputs.atomic_path(self.best_weights_path) as tmp:
-                self.generator.save_weights(tmp)
-            self.selection = {"epoch": epoch + 1, "ks_mean": result["ks_mean"],
-                              "ks_photon": result["ks_photon"], "ks_pi0": result["ks_pi0"]}
+        if epoch + 1 in self.snapshots:
+            self._save_weights(self.snapshots[epoch + 1])
+        value = result[self.score]
+        if math.isfinite(value) and value < self.selection[self.score]:
+            self._save_weights(self.best_weights_path)
+            self.selection = {"epoch": epoch + 1, **result}
             outputs.write_json(self.selection_path, self.selection)
-        logging.info("epoch %d: KS photon %.4f, pi0 %.4f (selected epoch %s, mean KS %.4f)",
-                     epoch + 1, result["ks_photon"], result["ks_pi0"],
-                     self.selection["epoch"], self.selection["ks_mean"])
+        logging.info("epoch %d: %s (selected epoch %s, %s %.4g)", epoch + 1,
+                     ", ".join(f"{k} {v:.4g}" for k, v in result.items()),
+                     self.selection["epoch"], self.score, self.selection[self.score])
+
+
+class EpochProgress(keras.callbacks.Callback):
+    """A progress bar per epoch, with its rate and ETA, and the epoch's losses at its end.
+
+    For long epochs (a paper-scale SR-GAN epoch takes minutes on a GPU, hours on a CPU) instead
+    of Keras' one line per epoch. Uses tqdm (on stderr), which also works in log files.
+
+    Args:
+        keys: log keys shown when an epoch ends.
+    """
+
+    def __init__(self, keys: Sequence[str] = ()):
+        super().__init__()
+        self.keys = tuple(keys)
+        self.bar = None
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        total = self.params.get("steps")
+        self.bar = tqdm(total=total, unit="step", desc=f"epoch {epoch + 1}/{self.params['epochs']}",
+                        leave=True, smoothing=0.1)
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self.bar.update(1)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        logs = logs or {}
+        self.bar.set_postfix({k: f"{float(logs[k]):.4g}" for k in self.keys if k in logs},
+                             refresh=False)
+        self.bar.close()

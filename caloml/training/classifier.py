@@ -1,30 +1,11 @@
-"""Training of the photon/pi0 CNN classifiers of paper 000 §5."""
+"""Fitting a binary classifier with binary cross-entropy, Adam and early stopping."""
 
 from __future__ import annotations
-
-import dataclasses
 
 import keras
 import numpy as np
 
-
-@dataclasses.dataclass(frozen=True)
-class ClassifierTraining:
-    """How the photon/pi0 CNNs are trained (paper 000 §5).
-
-    Attributes:
-        learning_rate: Adam's initial learning rate, 1e-3 (§5).
-        batch_size: not given in the paper; 128.
-        epochs: upper limit; training stops when the validation loss has not improved for
-            ``patience`` epochs and the best weights are restored (the paper tunes each
-            training by hand; early stopping is caloml's automatic equivalent).
-        patience: see ``epochs``.
-    """
-
-    learning_rate: float = 1e-3
-    batch_size: int = 128
-    epochs: int = 50
-    patience: int = 5
+from caloml.training import strategy
 
 
 def train_classifier(
@@ -32,31 +13,42 @@ def train_classifier(
     images: np.ndarray,
     labels: np.ndarray,
     validation: tuple[np.ndarray, np.ndarray],
-    training: ClassifierTraining = ClassifierTraining(),
+    learning_rate: float = 1e-3,
+    batch_size: int = 128,
+    epochs: int = 50,
+    patience: int = 5,
     seed: int = 0,
     verbose: int = 0,
 ) -> dict[str, list[float]]:
-    """Fits ``model`` with binary cross-entropy and Adam; returns the Keras history.
+    """Fits ``model`` (output P(class 1) [B, 1]) and returns the Keras history.
+
+    Training stops when the validation loss has not improved for ``patience`` epochs, and the
+    weights of the best epoch are restored. Runs under any ``tf.distribute`` strategy the model
+    was built in, several workers included.
 
     Args:
-        model: a photon/pi0 classifier, output P(pi0) [B, 1].
-        images: [N, H, W, 1] training images; labels: [N] (1 = pi0).
+        model: a classifier ending in a sigmoid (Keras then computes the loss from its logit).
+        images: [N, ...] training inputs; labels: [N] (0 or 1).
         validation: (images, labels) for early stopping.
-        training: optimiser settings.
-        seed: seed of the shuffling.
+        learning_rate: Adam's learning rate.
+        batch_size: mini-batch size (at most N).
+        epochs: upper limit of epochs.
+        patience: epochs without improvement before stopping.
+        seed: seed of the initialisation-independent draws (shuffling, dropout).
+        verbose: Keras verbosity.
     """
     keras.utils.set_random_seed(seed)
+    strategy.fit_across_workers(model)
     model.compile(
-        optimizer=keras.optimizers.Adam(training.learning_rate),
+        optimizer=keras.optimizers.Adam(learning_rate),
         loss=keras.losses.BinaryCrossentropy(),
         metrics=[keras.metrics.BinaryAccuracy(name="accuracy"), keras.metrics.AUC(name="auc")],
     )
     stop = keras.callbacks.EarlyStopping(
-        monitor="val_loss", patience=training.patience, restore_best_weights=True
+        monitor="val_loss", patience=patience, restore_best_weights=True
     )
     history = model.fit(
-        images, labels, batch_size=min(training.batch_size, len(images)),
-        epochs=training.epochs, validation_data=validation, callbacks=[stop], shuffle=True,
-        verbose=verbose,
+        images, labels, batch_size=min(batch_size, len(images)), epochs=epochs,
+        validation_data=validation, callbacks=[stop], shuffle=True, verbose=verbose,
     )
     return {k: [float(v) for v in values] for k, values in history.history.items()}

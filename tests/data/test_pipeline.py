@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from caloml.data import hdf5, pipeline, schema
+from caloml import errors
+from caloml.data import pipeline
 from caloml.data import preprocessing as pp
+from caloml.io import hdf5, schema
 
 LAYOUT = schema.SRGAMMA
 
@@ -146,7 +148,7 @@ def test_hdf5_dataset_validates_at_construction(tmp_path, files):
     arrays = make_arrays(5, 22, seed=4)
     arrays["hr"][4, 0, 0] = np.nan
     hdf5.write_arrays(path, LAYOUT, arrays, compression=None)
-    with pytest.raises(hdf5.DataError, match="'hr' example 4"):
+    with pytest.raises(errors.DataError, match="'hr' example 4"):
         pipeline.hdf5_dataset(path, LAYOUT, ["hr"])
     with pytest.raises(ValueError, match="stop=11"):
         pipeline.hdf5_dataset(files["pi0"], LAYOUT, ["lr"], stop=11)
@@ -211,9 +213,9 @@ def test_srgamma_dataset_order_depends_only_on_seed(files):
 
 
 def test_srgamma_dataset_argument_checks(files):
-    with pytest.raises(ValueError, match="has only 10 examples"):
+    with pytest.raises(errors.DataError, match="has only 10 examples"):
         pipeline.srgamma_dataset(files["photon"], files["pi0"], batch_size=2, num_examples=11)
-    with pytest.raises(ValueError, match="swapped"):
+    with pytest.raises(errors.DataError, match="swapped"):
         pipeline.srgamma_dataset(files["pi0"], files["photon"], batch_size=2)
     with pytest.raises(ValueError, match="power"):
         pipeline.srgamma_dataset(files["photon"], files["pi0"], batch_size=2, power=0.0)

@@ -11,8 +11,9 @@ import h5py
 import numpy as np
 import pytest
 
-from caloml import sim
-from caloml.data import hdf5, schema, threedgan
+from caloml import errors, sim
+from caloml.data import threedgan
+from caloml.io import hdf5, schema
 
 SCRIPT = pathlib.Path(__file__).resolve().parents[2] / "train" / "prepare_3dgan_data.py"
 
@@ -302,7 +303,7 @@ def test_bad_input_file_names_file_and_key(tmp_path, corrupt):
     arrays = clic_arrays(n=2)
     expected = corrupt(arrays)
     write_triforce_like(clic, arrays)
-    with pytest.raises(hdf5.DataError) as info:
+    with pytest.raises(errors.DataError) as info:
         threedgan.convert_file(clic, tmp_path / "out.h5")
     message = str(info.value)
     assert str(clic) in message and "'ECAL'" in message and expected in message
@@ -310,11 +311,11 @@ def test_bad_input_file_names_file_and_key(tmp_path, corrupt):
 
 
 def test_missing_input_and_output_over_input(tmp_path):
-    with pytest.raises(FileNotFoundError, match="absent.h5"):
+    with pytest.raises(errors.MissingFileError, match="absent.h5"):
         threedgan.convert_file(tmp_path / "absent.h5", tmp_path / "out.h5")
     clic = tmp_path / "clic.h5"
     hdf5.write_arrays(clic, schema.CLIC, clic_arrays(n=2))
-    with pytest.raises(ValueError, match="is the input file"):
+    with pytest.raises(errors.InputError, match="is the input file"):
         threedgan.convert_file(clic, clic)
     assert hdf5.validate_file(clic, schema.CLIC) == 2
 
@@ -322,7 +323,7 @@ def test_missing_input_and_output_over_input(tmp_path):
 def test_read_3dgan_rejects_a_clic_file(tmp_path):
     clic = tmp_path / "clic.h5"
     hdf5.write_arrays(clic, schema.CLIC, clic_arrays(n=2))
-    with pytest.raises(hdf5.DataError, match="missing key 'mtheta'"):
+    with pytest.raises(errors.DataError, match="missing key 'mtheta'"):
         threedgan.read_3dgan(clic)
 
 

@@ -107,3 +107,17 @@ def test_rejection_curve():
     np.testing.assert_allclose(eff, np.linspace(0.5, 0.99, 50))
     np.testing.assert_allclose(rejection, 2.0 / eff, rtol=1e-2)  # FPR rounded to 1/1000
     assert np.all(np.diff(rejection) < 0) and err.shape == (50,)
+
+
+def test_ks_of_a_sample_with_nan_is_nan():
+    """A NaN width (a diverged generator's image) must not pass for a distribution."""
+    a = np.linspace(0.0, 1.0, 50)
+    assert np.isnan(statistics.ks_statistic(np.append(a, np.nan), a))
+    assert np.isnan(statistics.ks_statistic(a, np.append(a, np.inf)))
+
+
+def test_fit_resolution_recovers_known_terms():
+    energy = np.array([5.0, 10.0, 50.0, 100.0, 400.0])
+    sigma = np.sqrt(0.15**2 / energy + 0.01**2)
+    a, b = statistics.fit_resolution(energy, sigma)
+    assert a == pytest.approx(0.15, rel=1e-4) and b == pytest.approx(0.01, rel=1e-3)

@@ -6,7 +6,8 @@ import h5py
 import numpy as np
 import pytest
 
-from caloml.data import hdf5, schema
+from caloml import errors
+from caloml.io import hdf5, schema
 from caloml.sim import CHUNK_SIZE, calogan, hadron, simulate, simulate_to_file
 
 SHAPES = {"layer_0": (3, 96), "layer_1": (12, 12), "layer_2": (12, 6)}
@@ -176,7 +177,7 @@ def test_geometry_slices_and_public_file_names():
     assert [calogan.public_file_name(p) for p in ("positron", "photon", "piplus")] == [
         "eplus.hdf5", "gamma.hdf5", "piplus.hdf5"
     ]
-    with pytest.raises(ValueError, match="no public CaloGAN file"):
+    with pytest.raises(errors.InputError, match="no public CaloGAN file"):
         calogan.public_file_name("kaon")
 
 
@@ -191,7 +192,7 @@ def test_geometry_slices_and_public_file_names():
 def test_bad_requests_fail_before_any_work(kwargs, match):
     args = dict(geometry="calogan", particle="positron", num_showers=10)
     args.update(kwargs)
-    with pytest.raises((ValueError, TypeError), match=match):
+    with pytest.raises((errors.InputError, TypeError), match=match):
         simulate(**args)
 
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from scipy import optimize
 
-from caloml import observables, sim
-from caloml.data import schema
+from caloml import errors, observables, sim
+from caloml.io import schema
 from caloml.sim import clic
 
 GEOMETRY = clic.ClicGeometry()
@@ -143,7 +143,7 @@ def test_incidence_angle_shifts_the_longitudinal_barycentre(theta):
     # The beam runs along y, as in the Triforce files: dy/dz = cot θ; nothing moves along x.
     # Per event: pooling events would mix windows centred at different depths (each window is
     # centred on its own shower) and flatten the slope.
-    slopes = [observables.layer_barycentre_slopes(data["ECAL"], ECAL_DEPTH_MM,
+    slopes = [observables.showers.layer_barycentre_slopes(data["ECAL"], ECAL_DEPTH_MM,
                                                   GEOMETRY.ecal_cell_mm, axis=axis)
               for axis in (1, 0)]
     assert np.median(slopes[0]) == pytest.approx(1 / math.tan(theta), abs=0.01)
@@ -162,7 +162,7 @@ def test_pi0_opening_angle_selection():
     # No pi0 below 2m/0.01 = 27 GeV can pass: the selection reshapes the spectrum (Fig. 5).
     assert data["energy"].min() > 27.0
     assert 0.5 < data.attrs["fraction_selected"] < 1.0
-    with pytest.raises(ValueError, match="no event would pass"):
+    with pytest.raises(errors.InputError, match="no event would pass"):
         sim.simulate("clic", "pi0", 4, energy_gev=5.0, select_opening_angle_rad=0.01)
 
 
@@ -192,5 +192,5 @@ def test_sampling_noise_has_the_stochastic_variance():
     (dict(select_hcal_ecal_ratio=-1.0), "select_hcal_ecal_ratio"),
 ])
 def test_bad_options_are_refused(options, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(errors.InputError, match=message):
         sim.simulate("clic", "electron", 2, **options)

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import caloml
-from caloml.data import hdf5, schema
+from caloml import errors
+from caloml.io import hdf5, schema
 from caloml.sim import CHUNK_SIZE, simulate, simulate_to_file
 
 
@@ -51,7 +52,7 @@ def test_energy_range_is_uniform():
 def test_bad_requests_fail_before_any_work(kwargs, match):
     args = dict(geometry="srgamma", particle="photon", num_showers=10, energy_gev=50.0)
     args.update(kwargs)
-    with pytest.raises((ValueError, TypeError), match=match):
+    with pytest.raises((errors.InputError, TypeError), match=match):
         simulate(**args)
 
 

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from caloml import errors
 from caloml.sim import kinematics
 
 M = kinematics.PI0_MASS_GEV
@@ -54,5 +55,5 @@ def test_opening_angle_cut_redraws_and_counts_draws():
 
 
 def test_cut_below_kinematic_minimum_is_rejected():
-    with pytest.raises(ValueError, match="smallest opening angle"):
+    with pytest.raises(errors.InputError, match="smallest opening angle"):
         kinematics.decay_pi0(np.full(3, 5.0), np.random.default_rng(0), np.radians(2.0))

@@ -10,10 +10,10 @@ import keras
 import numpy as np
 import pytest
 
-from caloml.models import srgan
+from caloml.srgan import config, networks
 from caloml.training import export
 
-TINY = srgan.GeneratorConfig(filters=8, num_rrdb=1)
+TINY = config.GeneratorConfig(filters=8, num_rrdb=1)
 
 # Loads the SavedModel in a fresh interpreter that never imports caloml, both ways.
 LOAD_SCRIPT = textwrap.dedent("""
@@ -43,7 +43,7 @@ def leftovers(directory) -> list[str]:
 @pytest.fixture(scope="module")
 def generator():
     keras.utils.set_random_seed(0)
-    return srgan.SRGenerator(TINY)
+    return networks.SRGenerator(TINY)
 
 
 @pytest.fixture
@@ -59,7 +59,7 @@ def test_export_writes_both_formats(generator, lr_images, tmp_path):
     assert os.path.isfile(os.path.join(savedmodel_path, "saved_model.pb"))
     assert leftovers(tmp_path / "work") == []
     loaded = keras.saving.load_model(keras_path)
-    assert isinstance(loaded, srgan.SRGenerator) and loaded.config == TINY
+    assert isinstance(loaded, networks.SRGenerator) and loaded.config == TINY
     np.testing.assert_allclose(loaded(lr_images), generator(lr_images), rtol=1e-6, atol=1e-6)
 
 
@@ -85,7 +85,7 @@ def test_reexport_replaces_the_old_export(generator, lr_images, tmp_path):
     stale = tmp_path / "generator_savedmodel" / "stale.txt"
     stale.write_text("from the first export")
     keras.utils.set_random_seed(1)
-    other = srgan.SRGenerator(TINY)
+    other = networks.SRGenerator(TINY)
     keras_path, savedmodel_path = export.export_model(other, tmp_path, "generator")
     assert not stale.exists()  # the directory was replaced, not merged
     assert leftovers(tmp_path) == []

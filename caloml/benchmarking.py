@@ -1,0 +1,195 @@
+"""What every benchmark needs: machine info, FLOP counting, interleaved timing, the matmul rate.
+
+Machines are shared and interference only ever adds time, so benchmarks keep the fastest of
+several repeats and time whatever they compare interleaved (repeat by repeat), reporting
+ratios measured in one run. The system packages' ``benchmark`` modules build on these.
+
+TensorFlow is imported inside the functions that time or trace TensorFlow code: the simulator
+benchmark imports this module too, and its worker processes are forked, which is safe only
+before TensorFlow has started its threads.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from absl import logging
+from threadpoolctl import threadpool_info
+
+import caloml
+
+
+def cpu_model() -> str | None:
+    """The CPU's model name from ``/proc/cpuinfo``, or None where there is none."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
+
+
+def machine_info() -> dict[str, Any]:
+    """What rates depend on: CPUs, load, Python/numpy, BLAS threads and, if loaded, TensorFlow.
+
+    The TensorFlow part (versions, thread settings, GPUs, TF32) is filled in only when
+    TensorFlow is already imported, so a numpy-only benchmark never loads it. Thread counts of
+    0 mean TensorFlow's default (one per core).
+    """
+    info: dict[str, Any] = {
+        "cpu_count": os.cpu_count(),
+        "cpu_model": cpu_model(),
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "python": sys.version.split()[0],
+        "numpy": np.__version__,
+        "caloml": caloml.__version__,
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "blas_threads": {p["internal_api"]: p["num_threads"] for p in threadpool_info()},
+    }
+    if hasattr(os, "sched_getaffinity"):
+        info["usable_cpus"] = len(os.sched_getaffinity(0))
+    if hasattr(os, "getloadavg"):
+        info["load_average_1min"] = round(os.getloadavg()[0], 2)
+    if "tensorflow" in sys.modules:
+        import keras
+        import tensorflow as tf
+
+        info.update({
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+            "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+            "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
+            "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default"),
+            "gpus": [tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name)
+                     for gpu in tf.config.list_physical_devices("GPU")],
+            "tensor_float_32": bool(tf.config.experimental.tensor_float_32_execution_enabled()),
+        })
+    return info
+
+
+def sync(value: Any) -> None:
+    """Waits for a TensorFlow result (and everything queued before it on its device)."""
+    import tensorflow as tf
+
+    leaf = tf.nest.flatten(value)[0]
+    np.asarray(tf.reshape(leaf, [-1])[:1])
+
+
+def _calls_per_repeat(fn: Callable[[], Any], min_seconds: float) -> int:
+    start = time.perf_counter()
+    sync(fn())
+    seconds = time.perf_counter() - start
+    return max(1, math.ceil(min_seconds / max(seconds, 1e-9)))
+
+
+def time_interleaved(fns: dict[str, Callable[[], Any]], repeats: int, min_seconds: float,
+                     warmup: int = 1) -> dict[str, dict[str, Any]]:
+    """Best seconds per call of every TensorFlow function, their repeats interleaved.
+
+    After ``warmup`` calls each, every repeat times every function in turn; one repeat loops
+    a function enough times to last ``min_seconds`` (calibrated on one call).
+
+    Returns:
+        Per name ``{"seconds": best per call, "seconds_all": per call in each repeat,
+        "calls": per repeat}``.
+    """
+    for fn in fns.values():
+        for _ in range(warmup):
+            sync(fn())
+    calls = {name: _calls_per_repeat(fn, min_seconds) for name, fn in fns.items()}
+    per_call: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            for _ in range(calls[name]):
+                out = fn()
+            sync(out)
+            per_call[name].append((time.perf_counter() - start) / calls[name])
+    return {name: {"seconds": min(per_call[name]), "seconds_all": per_call[name],
+                   "calls": calls[name]} for name in fns}
+
+
+def matmul(size: int, seed: int) -> tuple[Callable[[], Any], float]:
+    """A compiled ``size`` × ``size`` float32 matmul and its FLOP (2 n³)."""
+    import tensorflow as tf
+
+    a = tf.random.stateless_uniform((size, size), seed=(seed, 0), dtype=tf.float32)
+    b = tf.random.stateless_uniform((size, size), seed=(seed, 1), dtype=tf.float32)
+    return tf.function(lambda: tf.matmul(a, b)), 2.0 * size**3
+
+
+def matmul_rate(size: int, repeats: int = 3, min_seconds: float = 0.5,
+                seed: int = 1) -> dict[str, Any]:
+    """The device's achievable FP32 rate: FLOP/s of a ``size`` × ``size`` float32 matmul.
+
+    Returns:
+        ``{"size", "flops", "seconds", "seconds_all", "calls", "flops_per_s"}``.
+    """
+    fn, flops = matmul(size, seed)
+    timing = time_interleaved({"matmul": fn}, repeats, min_seconds)["matmul"]
+    result = {"size": size, "flops": flops, **timing, "flops_per_s": flops / timing["seconds"]}
+    logging.info("matmul %d²: %.1f GFLOP/s", size, result["flops_per_s"] / 1e9)
+    return result
+
+
+def best_matmul(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Merges several :func:`matmul_rate` results: the fastest repeat of all counts."""
+    best = dict(max(runs, key=lambda r: r["flops_per_s"]))
+    best["seconds"] = min(r["seconds"] for r in runs)
+    best["seconds_all"] = [t for r in runs for t in r["seconds_all"]]
+    best["flops_per_s_runs"] = [r["flops_per_s"] for r in runs]
+    return best
+
+
+def graph_flops(model: Any, input_shape: Sequence[int]) -> float:
+    """FLOP of one forward pass of a Keras ``model`` on one example, counted from its TF graph.
+
+    Counts 2 FLOP per multiply-add of every ``Conv2D``, ``MatMul`` and ``BatchMatMul*`` op of
+    the traced inference graph (activations, additions and normalisations, a few per cent of
+    a convolutional network, are left out). An independent check of an analytic count.
+
+    Args:
+        model: the network.
+        input_shape: one example's shape, e.g. ``(6, 6, 1)``.
+    """
+    import tensorflow as tf
+
+    spec = tf.TensorSpec((1, *input_shape), tf.float32)
+    graph = tf.function(lambda x: model(x, training=False)).get_concrete_function(spec).graph
+    total = 0
+    for op in graph.get_operations():
+        if op.type == "Conv2D":
+            kernel = op.inputs[1].shape  # [kh, kw, c_in, c_out]
+            total += 2 * int(np.prod(op.outputs[0].shape)) * kernel[0] * kernel[1] * kernel[2]
+        elif op.type in ("MatMul", "BatchMatMul", "BatchMatMulV2", "BatchMatMulV3"):
+            a = op.inputs[0].shape
+            transposed = op.get_attr("transpose_a" if op.type == "MatMul" else "adj_x")
+            inner = a[-2] if transposed else a[-1]
+            total += 2 * int(np.prod(op.outputs[0].shape)) * inner
+    return float(total)
+
+
+def step_summary(seconds: Sequence[float], first_seconds: float) -> dict[str, Any]:
+    """Per-step times of one variant: fastest (the code's own cost), median, all, first."""
+    return {
+        "seconds_per_step": min(seconds),
+        "seconds_per_step_median": float(np.median(seconds)),
+        "seconds_per_step_all": list(seconds),
+        "first_step_seconds": first_seconds,
+    }
+
+
+def paired_ratio(numerator: Sequence[float], denominator: Sequence[float]) -> float:
+    """Median over rounds of numerator / denominator (each pair measured seconds apart)."""
+    return float(np.median(np.asarray(numerator) / np.asarray(denominator)))

@@ -1,1 +1,0 @@
-"""Evaluation of trained caloml models: the figures and numbers of each paper."""

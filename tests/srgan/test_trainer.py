@@ -1,0 +1,128 @@
+"""SRGANTrainer: its updates, its metrics, the input pipeline, and mirrored replicas."""
+
+import dataclasses
+import json
+import pathlib
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import srgan_tiny
+import tensorflow as tf
+from srgan_tiny import TINY, batch, tiny_networks
+
+from caloml import errors
+from caloml.srgan import trainer
+from caloml.training import losses
+
+SUPPORT = pathlib.Path(srgan_tiny.__file__).resolve().parent
+
+
+def test_training_dataset_layout_and_reproducibility():
+    n = 64
+    lr = np.arange(n, dtype=np.float32)[:, None, None, None] * np.ones((1, 6, 6, 1), np.float32)
+    hr = np.repeat(np.repeat(lr, 4, axis=1), 4, axis=2)
+    first = next(iter(trainer.training_dataset(lr, hr, TINY, seed=3, shuffle_seed=4)))
+    again = next(iter(trainer.training_dataset(lr, hr, TINY, seed=3, shuffle_seed=4)))
+    assert first["lr"].shape == (8, 2, 6, 6, 1) and first["hr"].shape == (8, 2, 24, 24, 1)
+    assert first["gp_alpha"].shape == (8, 2)
+    alpha = first["gp_alpha"].numpy()
+    assert ((alpha >= 0) & (alpha < 1)).all()
+    for key in first:
+        np.testing.assert_array_equal(first[key], again[key])
+    # LR and HR of an event stay together; the 16 events of a step are distinct.
+    ids = first["lr"].numpy()[:, :, 0, 0, 0]
+    np.testing.assert_array_equal(first["hr"].numpy()[:, :, 0, 0, 0], ids)
+    assert len(np.unique(ids)) == 16
+    # The α draws of step k do not depend on where the dataset starts (resume continues them).
+    later = trainer.training_dataset(lr, hr, TINY, seed=3, shuffle_seed=4, first_step=1)
+    second = list(trainer.training_dataset(lr, hr, TINY, seed=3, shuffle_seed=4).take(2))[1]
+    np.testing.assert_array_equal(next(iter(later))["gp_alpha"], second["gp_alpha"])
+    with pytest.raises(errors.InputError, match="fewer than one step needs"):
+        trainer.training_dataset(lr[:10], hr[:10], TINY, seed=0, shuffle_seed=0)
+
+
+def test_one_step_reports_the_critics_view_and_updates_both_networks():
+    """With one critic step, the logged accuracy and Wasserstein estimate are those of the
+    critic before its update on this batch, scoring HR against the generator's SR images."""
+    gan = dataclasses.replace(TINY, critic_steps=1)
+    generator, critic, features = tiny_networks()
+    model = trainer.SRGANTrainer(generator, critic, features, gan)
+    model.compile(trainer.make_optimizer(gan), trainer.make_optimizer(gan))
+    data = batch(gan=gan)
+    real = critic(data["hr"][:, 0]).numpy()[:, 0]
+    fake = critic(generator(data["lr"][:, 0])).numpy()[:, 0]
+    g0, c0, f0 = (m.get_weights() for m in (generator, critic, features))
+    logs = model.train_on_batch(data, return_dict=True)
+    assert set(logs) == set(trainer.METRIC_NAMES)
+    assert logs["critic_accuracy"] == pytest.approx(np.mean(real > fake))
+    assert logs["wasserstein"] == pytest.approx(np.mean(real - fake), rel=1e-5, abs=1e-6)
+    assert logs["adversarial_loss"] != 0.0 and logs["perceptual_loss"] > 0.0
+    assert any(not np.array_equal(a, b) for a, b in zip(g0, generator.get_weights(), strict=True))
+    assert any(not np.array_equal(a, b) for a, b in zip(c0, critic.get_weights(), strict=True))
+    # The perceptual network stays frozen.
+    for a, b in zip(f0, features.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert int(model.critic_optimizer.iterations) == 1
+    assert int(model.generator_optimizer.iterations) == 1
+
+
+def test_critic_loss_is_the_global_batch_mean_of_eq_2():
+    generator, critic, features = tiny_networks()
+    model = trainer.SRGANTrainer(generator, critic, features, TINY)
+    model.compile(trainer.make_optimizer(TINY), trainer.make_optimizer(TINY))
+    data = batch(seed=4)
+    hr, sr, alpha = data["hr"][:, 0], generator(data["lr"][:, 0]), data["gp_alpha"][:, 0]
+    expected = (losses.wasserstein_critic_loss(critic(hr), critic(sr))
+                + TINY.lambda_gp * losses.gradient_penalty(critic, hr, sr, alpha))
+    model.critic_step(tf.constant(hr), sr, tf.constant(alpha))
+    assert float(model.trackers["critic_loss"].result()) == pytest.approx(
+        float(np.mean(expected)), rel=1e-5)
+
+
+MIRRORED_SCRIPT = textwrap.dedent("""
+    import json, sys
+    import numpy as np
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    sys.path.insert(0, {support!r})
+    from srgan_tiny import TINY, batch, tiny_networks
+    from caloml.srgan import trainer
+
+    data = batch(seed=1)
+    reference = [m.get_weights() for m in tiny_networks()]
+    result = {{}}
+    for name, strategy in [("default", tf.distribute.get_strategy()),
+                           ("mirrored", tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))]:
+        with strategy.scope():
+            nets = tiny_networks()
+            for net, weights in zip(nets, reference):
+                net.set_weights(weights)
+            model = trainer.SRGANTrainer(*nets, TINY)
+            model.compile(trainer.make_optimizer(TINY), trainer.make_optimizer(TINY))
+        ds = tf.data.Dataset.from_tensors(data).repeat()
+        history = model.fit(ds, epochs=1, steps_per_epoch=2, verbose=0)
+        result[name] = {{
+            "replicas": strategy.num_replicas_in_sync,
+            "weights": [w.tolist() for net in nets[:2] for w in net.get_weights()],
+            "logs": {{k: float(v[-1]) for k, v in history.history.items()}},
+        }}
+    print(json.dumps(result))
+""")
+
+
+@pytest.mark.slow
+def test_mirrored_update_equals_single_device_update():
+    script = MIRRORED_SCRIPT.format(support=str(SUPPORT))
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["default"]["replicas"] == 1 and result["mirrored"]["replicas"] == 2
+    for a, b in zip(result["default"]["weights"], result["mirrored"]["weights"], strict=True):
+        np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-4, atol=1e-6)
+    for key, value in result["default"]["logs"].items():
+        assert result["mirrored"]["logs"][key] == pytest.approx(value, rel=1e-4, abs=1e-6)
