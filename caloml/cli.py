@@ -17,6 +17,7 @@ nothing heavy, so ``--help`` and flag errors come at once, and imports the libra
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import re
 import sys
@@ -24,6 +25,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 
 from absl import app
+from absl import logging as absl_logging
 
 from caloml import outputs
 from caloml.errors import CalomlError, OutputError, UsageError
@@ -94,7 +96,7 @@ def import_tensorflow() -> None:
             import tensorflow as tf
 
             tf.config.list_physical_devices()
-            tf.get_logger().setLevel("WARNING")
+            _drop_tensorflow_info(os.path.dirname(tf.__file__))
         finally:
             os.dup2(saved, 2)
             os.close(saved)
@@ -102,6 +104,22 @@ def import_tensorflow() -> None:
             for line in capture.read().decode(errors="replace").splitlines():
                 if not _STARTUP_NOISE.match(line):
                     sys.stderr.write(line + "\n")
+
+
+def _drop_tensorflow_info(package_dir: str) -> None:
+    """Keeps TensorFlow's own Python INFO messages (SavedModel export details) out of the log.
+
+    TensorFlow logs them through absl, like caloml, so they are told apart by the file that
+    logs them: anything under ``package_dir`` below WARNING is dropped.
+    """
+    prefix = os.path.join(package_dir, "")
+
+    def keep(record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or not record.pathname.startswith(prefix)
+
+    absl_logging.get_absl_logger().addFilter(keep)
+    tf_logger = logging.getLogger("tensorflow")
+    tf_logger.setLevel(max(tf_logger.level, logging.WARNING))
 
 
 def check_output_flag(flag: str, path: str) -> None:

@@ -302,26 +302,32 @@ def plot_hcal_ecal(
     ratios: Mapping[str, tuple[np.ndarray, np.ndarray]],
     cut: float,
     path_stem: str | os.PathLike,
+    decades: float = 4.0,
 ) -> list[str]:
     """HCAL/ECAL energy ratio per particle, with the paper's π± selection cut (paper 003, Fig. 2).
+
+    Ratios beyond ``10^±decades`` (an empty ECAL or HCAL window) are drawn in the first and
+    last bins, and their share is given in the legend.
 
     Args:
         ratios: ``{particle: (energy [N], hcal / ecal [N])}``.
         cut: the selection's upper limit (0.1), drawn as a line.
         path_stem: where to save.
+        decades: half-width of the axis in decades around 1.
     """
     fig, ax = plt.subplots(figsize=(6.4, 4.4), layout="constrained")
-    logs = {p: np.log10(np.clip(np.asarray(r, np.float64), 1e-6, None))
-            for p, (_, r) in ratios.items()}
-    edges = np.linspace(min(v.min() for v in logs.values()), max(v.max() for v in logs.values()),
-                        61)
-    for i, (particle, values) in enumerate(logs.items()):
-        fraction, _ = plotting.histogram_fractions(values, edges)
-        ax.stairs(fraction, edges, color=f"C{i}",
-                  label=f"{plotting.particle_label(particle)} "
-                        f"({100 * np.mean(values < np.log10(cut)):.3g}% below {cut:g})")
+    edges = np.linspace(-decades, decades, 65)
+    for i, (particle, (_, ratio)) in enumerate(ratios.items()):
+        logs = np.log10(np.clip(np.asarray(ratio, np.float64), 1e-300, None))
+        beyond = np.mean(np.abs(logs) > decades)
+        fraction, _ = plotting.histogram_fractions(np.clip(logs, -decades, decades - 1e-9),
+                                                   edges)
+        label = (f"{plotting.particle_label(particle)} "
+                 f"({100 * np.mean(logs < np.log10(cut)):.3g}% below {cut:g}")
+        label += f", {100 * beyond:.3g}% off scale)" if beyond else ")"
+        ax.stairs(fraction, edges, color=f"C{i}", label=label)
     ax.axvline(np.log10(cut), color="black", linestyle="--", linewidth=1.0)
-    ax.set_xlabel(r"$\log_{10}$(HCAL / ECAL)")
+    ax.set_xlabel(r"$\log_{10}$(HCAL / ECAL), first and last bins: off scale")
     ax.set_ylabel("fraction of events per bin")
     ax.legend()
     return plotting.save_figure(fig, path_stem)

@@ -249,6 +249,7 @@ def _train(config: config_lib.SRGANExperiment, distribution, out: str, train: di
                 ] if config.progress and chief else []
     trainer.fit(
         dataset, epochs=config.epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
+        shuffle=False,  # training_dataset shuffles, reproducibly
         verbose=0 if config.progress else 2,
         callbacks=[
             *progress,

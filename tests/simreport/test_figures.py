@@ -75,11 +75,15 @@ def test_clic_figures(captured_figures):
                                [100 * response[e].std() for e in (5.0, 50.0, 400.0)])
     assert [line.get_label() for line in bottom.lines][1:] == [
         r"fit 15.0%/$\sqrt{E}$ $\oplus$ 1.0%", r"reference 16.5%/$\sqrt{E}$ $\oplus$ 1.1%"]
-    ratios = {"electron": (None, np.full(100, 0.01)), "piplus": (None, np.full(100, 5.0))}
+    pions = np.full(100, 5.0)
+    pions[:25] = 1e12  # an empty ECAL window
+    ratios = {"electron": (None, np.full(100, 0.01)), "piplus": (None, pions)}
     figures.plot_hcal_ecal(ratios, 0.1, "ratio")
     (ax,) = captured_figures[1].axes
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels == [r"$e^-$ (100% below 0.1)", r"$\pi^+$ (0% below 0.1)"]
+    assert labels == [r"$e^-$ (100% below 0.1)", r"$\pi^+$ (0% below 0.1, 25% off scale)"]
+    pion_histogram = ax.patches[1].get_data()[0]
+    assert pion_histogram[-1] == 0.25 and pion_histogram.sum() == pytest.approx(1.0)
     figures.plot_incidence_slopes({1.047: rng.normal(0.577, 0.01, 50)}, "slopes")
     (ax,) = captured_figures[2].axes
     assert ax.lines[0].get_xdata()[0] == pytest.approx(1 / np.tan(1.047))
