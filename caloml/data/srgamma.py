@@ -139,11 +139,35 @@ def dataset_files(
                     f"{particle} events ({splits.ranges(particle)})"
                 )
         return paths
+    return simulated_files(directory, energy_gev, {p: splits.total(p) for p in PARTICLES},
+                           seed, workers=workers, progress=progress)
+
+
+def simulated_files(
+    directory: str,
+    energy_gev: float,
+    num_events: dict[str, int],
+    seed: int,
+    workers: int = 1,
+    truth: bool = False,
+    progress: bool = False,
+) -> dict[str, str]:
+    """Simulates ``directory/{photon,pi0}.h5`` unless matching files are there (the cache).
+
+    The photon file uses ``seed``, the π⁰ file ``seed + 1``: independent gun positions.
+
+    Args:
+        num_events: events per particle.
+        truth: also write the simulator-truth arrays.
+
+    Returns:
+        ``{particle: path}``.
+    """
     os.makedirs(directory, exist_ok=True)
     paths = {p: os.path.join(directory, f"{p}.h5") for p in PARTICLES}
     for i, (particle, path) in enumerate(paths.items()):
-        cache.cached_simulation(path, "srgamma", particle, splits.total(particle), energy_gev,
-                                seed=seed + i, workers=workers, progress=progress)
+        cache.cached_simulation(path, "srgamma", particle, num_events[particle], energy_gev,
+                                seed=seed + i, workers=workers, truth=truth, progress=progress)
     return paths
 
 

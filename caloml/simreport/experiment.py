@@ -19,7 +19,7 @@ from absl import logging
 
 import caloml
 from caloml import outputs, sim
-from caloml.data import cache, preprocessing, srgamma
+from caloml.data import preprocessing, srgamma
 from caloml.errors import MissingFileError
 from caloml.io import hdf5, schema
 from caloml.simreport import config as config_lib
@@ -69,15 +69,10 @@ def _srgamma_files(config: config_lib.ReportConfig) -> dict[str, str]:
         for path in paths.values():
             hdf5.validate_file(path, schema.SRGAMMA, check_values=False)
         return paths
-    directory = os.path.join(config.workdir, "data")
-    os.makedirs(directory, exist_ok=True)
-    paths = {p: os.path.join(directory, f"{p}.h5") for p in srgamma.PARTICLES}
-    # Different seeds give the photon and π⁰ files independent gun positions.
-    for i, (particle, path) in enumerate(paths.items()):
-        cache.cached_simulation(path, "srgamma", particle, config.num_showers, config.energy_gev,
-                                seed=config.seed + i, workers=config.workers, truth=True,
-                                progress=config.progress)
-    return paths
+    return srgamma.simulated_files(
+        os.path.join(config.workdir, "data"), config.energy_gev,
+        {p: config.num_showers for p in srgamma.PARTICLES}, config.seed,
+        workers=config.workers, truth=True, progress=config.progress)
 
 
 def _read(path: str, num_showers: int, validate: bool) -> tuple[dict, dict]:
