@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import os
 import re
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
 
-from absl import app
+from absl import app, flags
 from absl import logging as absl_logging
 
 from caloml import outputs
@@ -49,7 +50,9 @@ def run(main: Callable[[list[str]], None]) -> None:
 
     Only :class:`~caloml.errors.CalomlError` (bad input, a diverged training) and absl's
     ``UsageError`` become ``error: <message>``; any other exception is a bug and keeps its
-    traceback. Set ``CALOML_DEBUG=1`` to get the traceback of caloml's errors too. TensorFlow's
+    traceback; a bad flag gives one such line too. Every float flag must be finite (absl's
+    bounds let NaN through). Set
+    ``CALOML_DEBUG=1`` to get the traceback of caloml's errors too. TensorFlow's
     C++ logging is set to warnings and errors unless ``TF_CPP_MIN_LOG_LEVEL`` is set.
     """
     global _user_set_tf_log_level
@@ -60,6 +63,7 @@ def run(main: Callable[[list[str]], None]) -> None:
     def wrapped(argv):
         if len(argv) > 1:
             _fail(f"unexpected arguments: {' '.join(argv[1:])}")
+        _check_finite_flags()
         try:
             return main(argv)
         except (CalomlError, app.UsageError) as e:
@@ -67,7 +71,27 @@ def run(main: Callable[[list[str]], None]) -> None:
                 raise
             _fail(str(e))
 
-    app.run(wrapped)
+    app.run(wrapped, flags_parser=_parse_flags)
+
+
+def _parse_flags(argv: list[str]) -> list[str]:
+    """absl's flag parsing, with a bad flag reported as one line and exit code 2.
+
+    (absl prints "FATAL Flags parsing error: …" and a hint on a second line, and exits with 1.)
+    """
+    try:
+        return flags.FLAGS(argv)
+    except flags.Error as e:
+        _fail(str(e))
+
+
+def _check_finite_flags() -> None:
+    """Fails on a float flag given as nan or ±inf, which absl's bounds checks let through."""
+    for name in sorted(flags.FLAGS):
+        flag = flags.FLAGS[name]
+        if (isinstance(flag.parser, flags.FloatParser) and flag.value is not None
+                and not math.isfinite(flag.value)):
+            _fail(f"--{flag.name}={flag.value} must be a finite number")
 
 
 def import_tensorflow() -> None:
@@ -130,13 +154,24 @@ def check_output_flag(flag: str, path: str) -> None:
         raise UsageError(f"--{flag}: {e}") from None
 
 
-def parse_numbers(flag: str, values: Sequence[str], kind: type = float) -> tuple:
-    """The values of a list flag as numbers of ``kind``; a UsageError naming ``--flag`` if not."""
+def parse_numbers(flag: str, values: Sequence[str], kind: type = float,
+                  minimum: float | None = None) -> tuple:
+    """The values of a list flag as finite numbers of ``kind`` of at least ``minimum``.
+
+    Raises:
+        UsageError: naming ``--flag`` and what it expects.
+    """
+    what = "integers" if kind is int else "finite numbers"
+    if minimum is not None:
+        what += f" of at least {minimum:g}"
     try:
-        return tuple(kind(v) for v in values)
+        numbers = tuple(kind(v) for v in values)
     except ValueError:
-        what = "integers" if kind is int else "numbers"
-        raise UsageError(f"--{flag} expects {what}, got {','.join(values)}") from None
+        numbers = ()
+    if len(numbers) != len(values) or not all(math.isfinite(n) for n in numbers) or (
+            minimum is not None and any(n < minimum for n in numbers)):
+        raise UsageError(f"--{flag} expects {what}, got {','.join(values)}")
+    return numbers
 
 
 def _fail(message: str) -> None:

@@ -17,17 +17,22 @@ import dataclasses
 import json
 import math
 import os
+import re
+import shutil
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+from absl import logging
 
 from caloml.errors import OutputError
 
 # Top-level key listing the values written as null because they are infinite or NaN.
 NON_FINITE_KEY = "non_finite"
-# Every temporary name caloml writes contains this marker (see temporary_name).
+# Every temporary name caloml writes contains this marker followed by the writer's process id
+# (see temporary_name), so that the leftovers of a killed process can be told apart.
 TMP_MARKER = ".tmp-"
+_TEMPORARY = re.compile(re.escape(TMP_MARKER) + r"(\d+)")
 
 
 def temporary_name(path: str | os.PathLike, tag: str = "") -> str:
@@ -55,6 +60,87 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
     finally:
         if os.path.exists(tmp_path):
             os.remove(tmp_path)
+
+
+@contextlib.contextmanager
+def atomic_directory(path: str | os.PathLike) -> Iterator[str]:
+    """Like :func:`atomic_path` for a directory: yields a temporary directory beside ``path``.
+
+    On success it replaces ``path`` (an existing directory is renamed aside first, since
+    ``os.replace`` cannot replace a non-empty directory, and deleted afterwards; it comes back
+    if the second rename fails). On an exception the temporary directory is removed.
+    """
+    path = os.fspath(path)
+    tmp_path = temporary_name(path)
+    os.makedirs(tmp_path)
+    try:
+        yield tmp_path
+        if not os.path.exists(path):
+            os.replace(tmp_path, path)
+        else:
+            old = temporary_name(path, "-old")
+            os.replace(path, old)
+            try:
+                os.replace(tmp_path, path)
+            except BaseException:
+                os.replace(old, path)
+                raise
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if os.path.exists(tmp_path):
+            shutil.rmtree(tmp_path)
+
+
+def _running(pid: int) -> bool:
+    """Whether a process ``pid`` exists on this machine (a zombie counts as gone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True  # no /proc (macOS): the process exists
+
+
+def remove_stale_temporaries(directory: str | os.PathLike, recursive: bool = True,
+                             stem: str | None = None) -> list[str]:
+    """Removes the temporary files and directories of caloml processes that no longer run.
+
+    A killed run leaves its temporaries (:func:`temporary_name`) behind; the process id in
+    their names tells whether their writer is gone. Runs call this on start for their work
+    directory; a writer of a single file in a user's directory passes ``recursive=False`` and
+    the target's ``stem``, so that only its own leftovers are touched.
+
+    Returns:
+        The paths removed.
+    """
+    removed = []
+    for root, dirs, files in os.walk(os.fspath(directory)):
+        for name in [*dirs, *files]:
+            match = _TEMPORARY.search(name)
+            if not match or (stem is not None and not name.startswith(stem + TMP_MARKER)):
+                continue
+            pid = int(match.group(1))
+            if pid == os.getpid() or _running(pid):
+                continue
+            path = os.path.join(root, name)
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path, ignore_errors=True)
+                dirs.remove(name)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(path)
+            removed.append(path)
+        if not recursive:
+            break
+    if removed:
+        logging.info("removed %d temporary files of killed runs: %s", len(removed),
+                     ", ".join(sorted(removed)))
+    return removed
 
 
 def check_writable(path: str | os.PathLike) -> None:

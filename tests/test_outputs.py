@@ -3,6 +3,9 @@
 import json
 import math
 import os
+import pathlib
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -61,3 +64,61 @@ def test_check_writable_names_the_problem(tmp_path):
     with pytest.raises(errors.OutputError, match="is a directory"):
         outputs.check_writable(tmp_path)
     assert isinstance(errors.OutputError("x"), OSError)
+
+
+def test_atomic_directory_replaces_the_old_directory_only_when_complete(tmp_path):
+    target = tmp_path / "model_savedmodel"
+    with outputs.atomic_directory(target) as tmp:
+        assert outputs.TMP_MARKER in tmp and os.path.isdir(tmp)
+        (pathlib.Path(tmp) / "a.pb").write_text("first")
+    assert sorted(os.listdir(target)) == ["a.pb"]
+    with pytest.raises(RuntimeError, match="disk full"), outputs.atomic_directory(target) as tmp:
+        (pathlib.Path(tmp) / "b.pb").write_text("half")
+        raise RuntimeError("disk full")
+    assert sorted(os.listdir(target)) == ["a.pb"]
+    with outputs.atomic_directory(target) as tmp:
+        (pathlib.Path(tmp) / "c.pb").write_text("second")
+    assert sorted(os.listdir(target)) == ["c.pb"]
+    assert sorted(os.listdir(tmp_path)) == ["model_savedmodel"]
+
+
+def _dead_pid():
+    """The pid of a process that has exited (and been reaped)."""
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    return int(proc.stdout)
+
+
+def test_stale_temporaries_of_dead_processes_are_removed(tmp_path):
+    dead = _dead_pid()
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (tmp_path / "data").mkdir()
+        stale = [tmp_path / "data" / f"photon.tmp-{dead}-0a1b.h5",
+                 tmp_path / f"generator_savedmodel.tmp-{dead}", tmp_path / f"a.tmp-{dead}.png"]
+        stale[0].write_text("half a file")
+        stale[1].mkdir()
+        (stale[1] / "saved_model.pb").write_text("half")
+        stale[2].write_text("x")
+        kept = [tmp_path / f"b.tmp-{alive.pid}.png", tmp_path / f"c.tmp-{os.getpid()}.png",
+                tmp_path / "notes.txt"]
+        for path in kept:
+            path.write_text("x")
+        removed = outputs.remove_stale_temporaries(tmp_path)
+        assert sorted(removed) == sorted(map(str, stale))
+        assert not any(p.exists() for p in stale) and all(p.exists() for p in kept)
+    finally:
+        alive.kill()
+        alive.wait()
+
+
+def test_a_single_file_writer_removes_only_its_own_leftovers(tmp_path):
+    dead = _dead_pid()
+    (tmp_path / "sub").mkdir()
+    mine = tmp_path / f"photon.tmp-{dead}-1234abcd.h5"
+    others = [tmp_path / f"pi0.tmp-{dead}-1234abcd.h5", tmp_path / "sub" / f"photon.tmp-{dead}.h5"]
+    for path in (mine, *others):
+        path.write_text("x")
+    assert outputs.remove_stale_temporaries(tmp_path, recursive=False, stem="photon") == [
+        str(mine)]
+    assert all(p.exists() for p in others)

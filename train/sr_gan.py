@@ -57,7 +57,7 @@ flags.DEFINE_bool("progress", True, "Progress bars for the simulation and the GA
 
 def main(argv):
     del argv
-    sizes = cli.parse_numbers("classifier_sizes", FLAGS.classifier_sizes, int)
+    sizes = cli.parse_numbers("classifier_sizes", FLAGS.classifier_sizes, int, minimum=2)
     if FLAGS.lambda_per is None:
         try:
             config.perceptual_weight(FLAGS.energy)

@@ -126,21 +126,33 @@ def dataset_files(
             fewer events than the splits need.
     """
     if data:
-        if not os.path.isdir(data):
-            raise MissingFileError(
-                f"--data={data!r} is not a directory; expected one with photon.h5 and pi0.h5"
-            )
-        paths = {p: os.path.join(data, f"{p}.h5") for p in PARTICLES}
-        for particle, path in paths.items():
-            num = hdf5.validate_file(path, schema.SRGAMMA, keys=["lr", "hr", "pdg"])
-            if num < splits.total(particle):
-                raise DataError(
-                    f"{path!r} holds {num} events; the splits need {splits.total(particle)} "
-                    f"{particle} events ({splits.ranges(particle)})"
-                )
-        return paths
+        return user_files(data, splits)
     return simulated_files(directory, energy_gev, {p: splits.total(p) for p in PARTICLES},
                            seed, workers=workers, progress=progress)
+
+
+def user_files(data: str, splits: Splits) -> dict[str, str]:
+    """``{particle: path}`` of ``data/photon.h5`` and ``data/pi0.h5``, validated.
+
+    Every required key of the ``srgamma`` layout is checked (shapes, dtypes, finite
+    non-negative energies), and the files must hold the events the splits need.
+
+    Raises:
+        MissingFileError, DataError: naming the file, the key and what was expected.
+    """
+    if not os.path.isdir(data):
+        raise MissingFileError(
+            f"--data={data!r} is not a directory; expected one with photon.h5 and pi0.h5"
+        )
+    paths = {p: os.path.join(data, f"{p}.h5") for p in PARTICLES}
+    for particle, path in paths.items():
+        num = hdf5.validate_file(path, schema.SRGAMMA)
+        if num < splits.total(particle):
+            raise DataError(
+                f"{path!r} holds {num} events; the splits need {splits.total(particle)} "
+                f"{particle} events ({splits.ranges(particle)})"
+            )
+    return paths
 
 
 def simulated_files(

@@ -69,6 +69,11 @@ class H5Writer:
 
     def __enter__(self) -> H5Writer:
         outputs.check_writable(self.path)
+        # The leftovers of an earlier, killed writer of the same file (only those: the
+        # directory may be the user's).
+        outputs.remove_stale_temporaries(os.path.dirname(os.path.abspath(self.path)),
+                                         recursive=False,
+                                         stem=os.path.basename(self.path).partition(".")[0])
         self._file = h5py.File(self._tmp_path, "w")
         try:
             self._create_datasets()

@@ -193,6 +193,11 @@ class ClicGeometry:
                 f"hcal_front_mm={self.hcal_front_mm} lies inside the ECAL, which ends at "
                 f"{self.ecal_front_mm + ecal_depth:g} mm"
             )
+        # A negative field would be read as none (``B > 0`` enables the bending), not reversed.
+        if not self.magnetic_field_t >= 0:
+            raise InputError(
+                f"magnetic_field_t must be non-negative (0: no field), got {self.magnetic_field_t}"
+            )
         for name in ("select_hcal_ecal_ratio", "select_opening_angle_rad"):
             value = getattr(self, name)
             if value is not None and not value > 0:

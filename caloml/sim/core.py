@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import ctypes
 import dataclasses
 import math
 import multiprocessing
 import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -146,12 +151,31 @@ def _check_request(
         raise InputError(
             f"energy {energy!r} GeV is outside the {geometry!r} range [{low:g}, {high:g}] GeV"
         )
+    _check_finite(options)
     # One event at each end of the energy range exercises every check of the options.
     config = spec.make_config(**options)
     if spec.check_request is not None:
         spec.check_request(particle, bounds, config)
     spec.simulate_chunk(particle, bounds, np.random.default_rng(0), config)
     return spec, tuple(float(b) for b in bounds)
+
+
+def _check_finite(options: dict) -> None:
+    """Refuses NaN and infinite option values, which the geometries would not all catch.
+
+    A NaN passes every ``x < bound`` test and then turns into a garbage index or silently
+    disables a cut (``angle > nan`` is False), a field (``nan > 0`` is False), etc.
+    """
+    for name, value in options.items():
+        # Bools are flags, and strings would parse as numbers ("nan"): neither is checked here.
+        if value is None or isinstance(value, (bool, np.bool_, str)):
+            continue
+        try:
+            numbers = np.asarray(value, np.float64)
+        except (TypeError, ValueError):
+            continue  # not numeric: left to the geometry's config
+        if not np.all(np.isfinite(numbers)):
+            raise InputError(f"option {name} must be finite, got {numbers.tolist()}")
 
 
 def _draw_energies(energy: tuple[float, ...], size: int, rng: np.random.Generator):
@@ -211,17 +235,46 @@ def _chunks(geometry, particle, num_showers, energy, seed, options, truth):
         yield (geometry, particle, energy, child, size, options, truth)
 
 
-def _single_threaded_blas() -> None:
-    """Worker initializer: one BLAS thread per process, since the processes fill the cores.
+def _init_worker(parent_pid: int) -> None:
+    """Worker initializer: exit with the parent, and one BLAS thread per process.
 
     With OpenBLAS's default of one thread per core, N workers run N² threads on N cores and
     the small per-event matrix products slow down up to 6x.
+
+    Args:
+        parent_pid: pid of the process that owns the pool, read before the fork.
     """
+    _exit_with_parent(parent_pid)
     global _BLAS_LIMIT
     _BLAS_LIMIT = threadpoolctl.threadpool_limits(1, user_api="blas")
 
 
 _BLAS_LIMIT = None
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """Ends this process when ``parent_pid`` dies, so that a killed run leaves no workers.
+
+    A worker blocked on the pool's call queue would otherwise wait forever (``kill -9`` of the
+    parent runs none of its clean-up). Linux kills the worker when the thread that forked it
+    ends; that thread runs the pool's ``with`` block, so not before the pool is shut down.
+    Elsewhere a daemon thread polls the parent pid.
+    """
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, ctypes.c_ulong(signal.SIGKILL)) == 0:
+            # A parent that died between the fork and prctl sent no signal: we were reparented.
+            if os.getppid() != parent_pid:
+                os._exit(1)
+            return
+
+    def watch_parent():
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch_parent, name="watch_parent", daemon=True).start()
 
 
 def _results(tasks, workers: int):
@@ -237,7 +290,7 @@ def _results(tasks, workers: int):
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
     with concurrent.futures.ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_single_threaded_blas
+        workers, mp_context=context, initializer=_init_worker, initargs=(os.getpid(),)
     ) as pool:
         pending = collections.deque()
         for task in tasks:

@@ -57,6 +57,19 @@ class SRGammaGeometry:
     max_opening_angle_rad: float | None = math.radians(2.0)
     slice_x0: float = 0.5
 
+    def __post_init__(self):
+        # ``not x >= 0`` rather than ``x < 0`` also refuses NaN.
+        if not self.gun_sigma_mm >= 0:
+            raise InputError(f"gun_sigma_mm must be non-negative, got {self.gun_sigma_mm}")
+        if len(self.gun_center_mm) != 2:
+            raise InputError(f"gun_center_mm must be (x, y), got {self.gun_center_mm}")
+        angle = self.max_opening_angle_rad
+        if angle is not None and not angle > 0:
+            raise InputError(
+                f"max_opening_angle_rad must be positive or None (no cut), got {angle} "
+                f"({math.degrees(angle):g} deg)"
+            )
+
     @property
     def half_width_mm(self) -> float:
         return 0.5 * self.num_cells * self.cell_mm

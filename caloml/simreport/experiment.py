@@ -20,7 +20,7 @@ from absl import logging
 import caloml
 from caloml import outputs, sim
 from caloml.data import preprocessing, srgamma
-from caloml.errors import MissingFileError
+from caloml.errors import InputError, MissingFileError
 from caloml.io import hdf5, schema
 from caloml.simreport import config as config_lib
 from caloml.simreport import evaluation, figures
@@ -44,10 +44,13 @@ def run(config: config_lib.ReportConfig) -> dict[str, Any]:
         config, workdir=os.path.abspath(config.workdir), num_showers=config.showers,
         data=None if config.data is None else os.path.abspath(config.data),
     )
-    if config.data and not os.path.isdir(config.data):
-        raise MissingFileError(f"data directory {config.data!r} does not exist")
+    if config.data:
+        _given_files(config.data)  # validated before anything is written
+    if os.path.exists(config.workdir) and not os.path.isdir(config.workdir):
+        raise InputError(f"--workdir={config.workdir} exists and is not a directory")
     plots = os.path.join(config.workdir, "plots")
     os.makedirs(plots, exist_ok=True)
+    outputs.remove_stale_temporaries(config.workdir)
     outputs.write_json(os.path.join(config.workdir, "config.json"),
                        {**dataclasses.asdict(config), "caloml_version": caloml.__version__})
     report = {"srgamma": _srgamma, "clic": _clic, "calogan": _calogan}[config.geometry]
@@ -62,24 +65,32 @@ def run(config: config_lib.ReportConfig) -> dict[str, Any]:
 # --- srgamma ----------------------------------------------------------------------------------
 
 
+def _given_files(data: str) -> dict[str, str]:
+    """``data/photon.h5`` and ``data/pi0.h5``, validated against the srgamma layout."""
+    if not os.path.isdir(data):
+        raise MissingFileError(f"--data={data!r} is not a directory; expected one with "
+                               "photon.h5 and pi0.h5")
+    paths = {p: os.path.join(data, f"{p}.h5") for p in srgamma.PARTICLES}
+    for path in paths.values():
+        hdf5.validate_file(path, schema.SRGAMMA)
+    return paths
+
+
 def _srgamma_files(config: config_lib.ReportConfig) -> dict[str, str]:
-    """The photon and π⁰ files: given (validated) or simulated with truth into ``data/``."""
+    """The photon and π⁰ files: given (validated on start) or simulated with truth."""
     if config.data:
-        paths = {p: os.path.join(config.data, f"{p}.h5") for p in srgamma.PARTICLES}
-        for path in paths.values():
-            hdf5.validate_file(path, schema.SRGAMMA, check_values=False)
-        return paths
+        return {p: os.path.join(config.data, f"{p}.h5") for p in srgamma.PARTICLES}
     return srgamma.simulated_files(
         os.path.join(config.workdir, "data"), config.energy_gev,
         {p: config.num_showers for p in srgamma.PARTICLES}, config.seed,
         workers=config.workers, truth=True, progress=config.progress)
 
 
-def _read(path: str, num_showers: int, validate: bool) -> tuple[dict, dict]:
+def _read(path: str, num_showers: int) -> tuple[dict, dict]:
     with h5py.File(path, "r") as h5:
         present = [k for k in schema.SRGAMMA.keys() if k in h5]
     arrays = hdf5.read_arrays(path, schema.SRGAMMA, keys=present, stop=num_showers,
-                              validate=validate)
+                              validate=False)
     return arrays, hdf5.read_attrs(path)
 
 
@@ -88,8 +99,8 @@ def _srgamma(config: config_lib.ReportConfig, plots: str) -> dict[str, Any]:
     paths = _srgamma_files(config)
     data_by_particle, windows, metrics = {}, {}, {}
     for particle, path in paths.items():
-        # Files from the simulator were checked on reuse; only given files are validated.
-        arrays, attrs = _read(path, config.num_showers, validate=bool(config.data))
+        # Files from the simulator were checked on reuse, given ones on start.
+        arrays, attrs = _read(path, config.num_showers)
         if config.data and "energy_gev" in attrs and not np.allclose(
             attrs["energy_gev"], config.energy_gev
         ):

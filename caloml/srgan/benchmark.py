@@ -331,7 +331,7 @@ def benchmark_training(networks: Networks, config: config_lib.SRGANConfig, round
         pipeline iterated alone).
     """
     lr, hr = random_events(num_events, seed)
-    real = trainer_lib.training_dataset(lr, hr, config, seed=seed, shuffle_seed=seed)
+    real = trainer_lib.training_dataset(lr, hr, config, seed=seed)
     cached = tf.data.Dataset.from_tensors(next(iter(real))).repeat()
 
     trainer = trainer_lib.SRGANTrainer(networks.generator, networks.critic, networks.features,

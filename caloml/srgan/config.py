@@ -13,6 +13,7 @@ import dataclasses
 import os
 from typing import Any
 
+from caloml import checks, training
 from caloml.data import preprocessing, srgamma
 from caloml.errors import InputError
 
@@ -46,14 +47,6 @@ def perceptual_weight(energy_gev: float) -> float:
 def intermediate_epoch(epochs: int) -> int:
     """The middle column of Fig. 8: epoch 100 (paper), or half the run if it is shorter."""
     return max(1, min(PAPER_INTERMEDIATE_EPOCH, epochs // 2))
-
-
-def _check_positive(config: Any, *names: str) -> None:
-    for name in names:
-        value = getattr(config, name)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise InputError(
-                f"{type(config).__name__}.{name} must be a positive int, got {value!r}")
 
 
 def as_config(cls: type, value: Any) -> Any:
@@ -94,10 +87,10 @@ class GeneratorConfig:
     channels: int = 1
 
     def __post_init__(self):
-        _check_positive(self, "filters", "kernel_size", "dense_blocks", "convs_per_dense_block",
-                        "channels")
-        if self.num_rrdb < 0 or self.upsample_steps < 0:
-            raise InputError("num_rrdb and upsample_steps must be >= 0")
+        checks.positive_int(self, "filters", "kernel_size", "dense_blocks",
+                            "convs_per_dense_block", "channels")
+        checks.positive_int(self, "num_rrdb", "upsample_steps", minimum=0)
+        checks.finite(self, "residual_scale", low=0.0)
 
     @property
     def upscale(self) -> int:
@@ -131,7 +124,7 @@ class CriticConfig:
     layer_norm_axes: tuple[int, ...] = (-1,)  # §3 "Layer Normalization"; Keras default
 
     def __post_init__(self):
-        _check_positive(self, "kernel_size", "dense_units", "image_size", "channels")
+        checks.positive_int(self, "kernel_size", "dense_units", "image_size", "channels")
         if len(self.filters) != len(self.strides):
             raise InputError(f"{len(self.filters)} filters but {len(self.strides)} strides")
 
@@ -165,8 +158,9 @@ class ClassifierConfig:
     channels: int = 1
 
     def __post_init__(self):
-        _check_positive(self, "filters", "kernel_size", "num_convs", "image_size",
-                        "dense_units", "channels")
+        checks.positive_int(self, "filters", "kernel_size", "num_convs", "image_size",
+                            "dense_units", "channels")
+        checks.finite(self, "l2", low=0.0)
         pools = self.num_convs if self.pool_after_each else 1
         if self.image_size // 2**pools < 1:
             raise InputError(f"{pools} 2×2 poolings leave nothing of a {self.image_size}² image")
@@ -210,12 +204,13 @@ class SRGANConfig:
     perceptual_features: str = "pre_activation"  # §3 "similar to the ESRGAN"
 
     def __post_init__(self):
-        _check_positive(self, "critic_steps", "batch_size")
+        checks.positive_int(self, "critic_steps", "batch_size")
+        checks.finite(self, "lambda_adv", "lambda_per", "lambda_gp", low=0.0)
+        checks.finite(self, "learning_rate", low=0.0, strict_low=True)
+        checks.finite(self, "beta_1", "beta_2", low=0.0, high=1.0)
         if self.perceptual_features not in PERCEPTUAL_FEATURES:
             raise InputError(f"perceptual_features must be one of {PERCEPTUAL_FEATURES}, "
                              f"got {self.perceptual_features!r}")
-        if not self.learning_rate > 0:
-            raise InputError(f"learning_rate must be positive, got {self.learning_rate}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -235,6 +230,10 @@ class ClassifierTraining:
     batch_size: int = 128
     epochs: int = 50
     patience: int = 5
+
+    def __post_init__(self):
+        checks.positive_int(self, "batch_size", "epochs", "patience")
+        checks.finite(self, "learning_rate", low=0.0, strict_low=True)
 
 
 # Fields of SRGANExperiment that may change when a run is resumed; "gan.learning_rate" lets a
@@ -294,6 +293,32 @@ class SRGANExperiment:
     workers: int = 2
     evaluate: bool = True
     progress: bool = False
+
+    def __post_init__(self):
+        # Everything that can be checked before any work starts (nothing is written before).
+        checks.finite(self, "energy_gev", low=1.0, high=500.0)
+        checks.positive_int(self, "epochs", "num_train", "num_classifier_train", "num_val",
+                            "workers")
+        checks.positive_int(self, "pretrain_epochs", "seed", minimum=0)
+        for name in ("num_test_photon", "num_test_pi0"):
+            if getattr(self, name) is not None:
+                checks.positive_int(self, name)
+        checks.finite(self, "lambda_per", low=0.0, optional=True)
+        if self.strategy not in training.STRATEGIES:
+            raise InputError(f"strategy must be one of {training.STRATEGIES}, "
+                             f"got {self.strategy!r}")
+        for size in self.classifier_sizes:
+            # Half photons, half π⁰: at least one of each.
+            if not isinstance(size, int) or isinstance(size, bool) or size < 2:
+                raise InputError(f"classifier_sizes must be integers of at least 2 (half "
+                                 f"photons, half π⁰), got {size!r}")
+        needed = self.gan.critic_steps * self.gan.batch_size
+        if 2 * self.num_train < needed:
+            raise InputError(
+                f"one GAN step needs critic_steps × batch_size = {self.gan.critic_steps} × "
+                f"{self.gan.batch_size} = {needed} events, more than the 2 × num_train = "
+                f"{2 * self.num_train} GAN-training photons and π⁰; lower batch_size or raise "
+                "num_train")
 
     @classmethod
     def from_json(cls, values: dict[str, Any]) -> SRGANExperiment:

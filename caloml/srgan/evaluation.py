@@ -36,7 +36,7 @@ from caloml.observables import showers, statistics
 from caloml.sim import srgamma as srgamma_geometry
 from caloml.srgan import config as config_lib
 from caloml.srgan import figures, networks
-from caloml.training import callbacks, classifier, export
+from caloml.training import callbacks, classifier, export, seeds
 
 EFFICIENCIES = np.linspace(0.5, 0.99, 50)
 REPORTED_EFFICIENCIES = (0.5, 0.7, 0.9, 0.95)
@@ -113,7 +113,11 @@ def train_cnns(config: config_lib.SRGANExperiment, paths: dict[str, str],
         for kind in ("LR", "SR"):
             path = _classifier_path(config.workdir, kind, size)
             current = kind == "LR" or manifest.get("generator") == fingerprint
-            if not retrain and current and os.path.exists(path):
+            # The largest CNN is complete only with its export (a run killed in between
+            # trains it again, to the same weights).
+            exported = size < max(sizes) or export.is_complete(config.workdir,
+                                                               f"classifier_{kind.lower()}")
+            if not retrain and current and exported and os.path.exists(path):
                 logging.info("reusing the %s CNN %s", kind, path)
                 models[kind, size] = keras.saving.load_model(path)
                 continue
@@ -123,13 +127,14 @@ def train_cnns(config: config_lib.SRGANExperiment, paths: dict[str, str],
                     generator.predict(validation["lr"], batch_size=PREDICT_BATCH, verbose=0))
             train_images, val_images = images[kind]
             index = _balanced(train["label"], size)
+            seed = seeds.seed_component(config.seed, f"classifier_{kind.lower()}_{size}")
             model = networks.PhotonPionClassifier(config_lib.ClassifierConfig.for_input(kind))
             training = config.classifier_training
             classifier.train_classifier(
                 model, train_images[index], train["label"][index],
                 (val_images, validation["label"]), learning_rate=training.learning_rate,
                 batch_size=training.batch_size, epochs=training.epochs,
-                patience=training.patience, seed=config.seed,
+                patience=training.patience, seed=seed,
             )
             with outputs.atomic_path(path) as tmp:
                 model.save(tmp)

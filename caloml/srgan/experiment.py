@@ -2,10 +2,15 @@
 
 :func:`run` is what ``train/sr_gan.py`` calls. Every stage leaves its result in the work
 directory and is skipped when rerun: the datasets are cached, the HR classifier is reused once
-exported, and the GAN resumes from its last checkpoint. Under ``MultiWorkerMirroredStrategy``
-only the chief writes into the work directory; the other workers take part in every
-collective step but write into temporary directories
-(:func:`caloml.training.strategy.output_directory`).
+its export is complete, and the GAN resumes from its last checkpoint. A run killed at any moment
+and rerun with the same command ends with the same outputs and the same generator weights as a
+run never killed: every random component is seeded from its own seed derived from ``--seed``
+(:mod:`caloml.training.seeds`), the data order of each epoch depends only on the seed and the
+epoch, and the checkpoint holds every network, optimizer and the epoch selection. All settings
+and ``--data`` are validated before anything is written; the temporary files of killed runs are
+removed on start. Under ``MultiWorkerMirroredStrategy`` only the chief writes into the work
+directory; the other workers take part in every collective step but write into temporary
+directories (:func:`caloml.training.strategy.output_directory`).
 """
 
 from __future__ import annotations
@@ -27,17 +32,22 @@ from caloml.observables import showers, statistics
 from caloml.srgan import config as config_lib
 from caloml.srgan import evaluation, networks
 from caloml.srgan import trainer as trainer_lib
-from caloml.training import callbacks, checkpoint, classifier, export, strategy
+from caloml.training import callbacks, checkpoint, classifier, export, seeds, strategy
 
 # Photon efficiencies at which the pion rejection of the HR classifier on SR images is
 # monitored during training (paper Fig. 7).
 MONITOR_EFFICIENCIES = (0.5, 0.7, 0.9)
 
 
+# config.json fields that are not compared on resume: a work directory may be moved or copied.
+NOT_COMPARED = ("workdir",)
+
+
 def _check_resume(config: config_lib.SRGANExperiment, write: bool) -> None:
     """Writes config.json (if ``write``), or checks that an existing one is the same study.
 
-    Only :data:`~caloml.srgan.config.RESUMABLE_CHANGES` may differ from the stored settings.
+    Only :data:`~caloml.srgan.config.RESUMABLE_CHANGES` may differ from the stored settings, and
+    ``epochs`` may not be lower than the epochs already trained.
     """
     if os.path.exists(config.workdir) and not os.path.isdir(config.workdir):
         raise InputError(f"--workdir={config.workdir} exists and is not a directory")
@@ -57,12 +67,19 @@ def _check_resume(config: config_lib.SRGANExperiment, write: bool) -> None:
 
         old, new = flat(stored), flat(current)
         changed = sorted(k for k in set(old) | set(new)
-                         if k not in config_lib.RESUMABLE_CHANGES and old.get(k) != new.get(k))
+                         if k not in config_lib.RESUMABLE_CHANGES + NOT_COMPARED
+                         and old.get(k) != new.get(k))
         if changed:
             details = ", ".join(f"{k}: {old.get(k)!r} → {new.get(k)!r}" for k in changed)
             raise InputError(
                 f"work directory {config.workdir!r} holds a run with other settings ({details});"
                 " use a new --workdir or the original flags"
+            )
+        trained = checkpoint.completed_epochs(os.path.join(config.workdir, "checkpoints"))
+        if config.epochs < trained:
+            raise InputError(
+                f"--epochs={config.epochs}: work directory {config.workdir!r} holds {trained} "
+                f"trained epochs; rerun with --epochs={trained} or more, or use a new --workdir"
             )
     if write:
         os.makedirs(config.workdir, exist_ok=True)
@@ -71,18 +88,20 @@ def _check_resume(config: config_lib.SRGANExperiment, write: bool) -> None:
 
 def _hr_classifier(config: config_lib.SRGANExperiment, data: dict, validation: dict,
                    output_dir: str) -> networks.PhotonPionClassifier:
-    """The CNN trained on HR images: the perceptual network (paper §3, §5). Reused if saved."""
-    path = os.path.join(config.workdir, "classifier_hr.keras")
-    if os.path.exists(path):
-        logging.info("reusing the HR classifier %s", path)
-        return keras.saving.load_model(path)
+    """The CNN trained on HR images: the perceptual network (paper §3, §5). Reused if exported."""
+    model = export.load_exported(config.workdir, "classifier_hr")
+    if model is not None:
+        logging.info("reusing the HR classifier %s", os.path.join(config.workdir,
+                                                                   "classifier_hr.keras"))
+        return model
     logging.info("training the HR classifier on %d images", len(data["hr"]))
+    seed = seeds.seed_component(config.seed, "hr_classifier")
     model = networks.PhotonPionClassifier(config_lib.ClassifierConfig.for_input("hr"))
     training = config.classifier_training
     history = classifier.train_classifier(
         model, data["hr"], data["label"], (validation["hr"], validation["label"]),
         learning_rate=training.learning_rate, batch_size=training.batch_size,
-        epochs=training.epochs, patience=training.patience, seed=config.seed,
+        epochs=training.epochs, patience=training.patience, seed=seed,
     )
     outputs.write_json(os.path.join(output_dir, "classifier_hr_history.json"), history)
     export.export_model(model, output_dir, "classifier_hr")
@@ -99,6 +118,7 @@ def _pretrain(config: config_lib.SRGANExperiment, generator: keras.Model, train:
         return
     logging.info("pre-training the generator with an L1 loss for %d epochs",
                  config.pretrain_epochs)
+    seeds.seed_component(config.seed, "pretraining")
     # A functional view sharing the generator's layers, so the exported generator carries no
     # compile state of the pre-training.
     model = strategy.fit_across_workers(keras.Model(generator.inputs, generator.outputs))
@@ -170,28 +190,29 @@ def run(config: config_lib.SRGANExperiment) -> dict[str, Any]:
     intermediate epoch, for Fig. 8), ``generator.keras`` + ``generator_savedmodel/`` (the
     selected epoch), ``classifier_hr.keras`` + ``classifier_hr_savedmodel/`` and, from the
     evaluation, ``metrics.json``, ``classifiers/`` and ``plots/``.
+
+    Raises:
+        InputError: for bad settings or ``--data`` files, before anything is written.
     """
     config = config.resolved()
+    splits = config.splits
+    user_paths = srgamma_data.user_files(config.data, splits) if config.data else None
     # A multi-worker strategy must exist before any other TensorFlow work.
     distribution = strategy.get_strategy(config.strategy)
     chief = strategy.is_chief(distribution)
     _check_resume(config, write=chief)
+    if chief:
+        outputs.remove_stale_temporaries(config.workdir)
     keras.utils.set_random_seed(config.seed)
-    splits = config.splits
     with strategy.output_directory(config.workdir, distribution) as out:
-        paths = srgamma_data.dataset_files(os.path.join(out, "data"), config.energy_gev, splits,
-                                           config.seed, data=config.data, workers=config.workers,
-                                           progress=config.progress and chief)
+        paths = user_paths or srgamma_data.simulated_files(
+            os.path.join(out, "data"), config.energy_gev,
+            {p: splits.total(p) for p in srgamma_data.PARTICLES}, config.seed,
+            workers=config.workers, progress=config.progress and chief)
         validation = srgamma_data.load_split(paths, splits, "validation")
         classifier_data = srgamma_data.load_split(paths, splits, "classifier_train")
         train = srgamma_data.load_split(paths, splits, "gan_train")
         generator = _train(config, distribution, out, train, classifier_data, validation)
-        # A non-chief worker resuming a finished run has no selection of its own: the chief's.
-        for directory in (out, config.workdir):
-            best = os.path.join(directory, "generator_best.weights.h5")
-            if os.path.exists(best):
-                generator.load_weights(best)
-                break
         export.export_model(generator, out, "generator")
     if not chief or not config.evaluate:
         return {}
@@ -200,37 +221,21 @@ def run(config: config_lib.SRGANExperiment) -> dict[str, Any]:
 
 def _train(config: config_lib.SRGANExperiment, distribution, out: str, train: dict,
            classifier_data: dict, validation: dict) -> keras.Model:
-    """Builds (or restores) the networks and trains the GAN up to ``config.epochs``."""
+    """Builds (or restores) the networks, trains the GAN up to ``config.epochs`` and returns
+    the generator with the weights of the selected epoch (the last one if none was selected)."""
     gan = config.gan
     with distribution.scope():
         classifier_hr = _hr_classifier(config, classifier_data, validation, out)
         features = networks.perceptual_features(
             classifier_hr, pre_activation=gan.perceptual_features == "pre_activation")
+        seeds.seed_component(config.seed, "gan_networks")
         generator = networks.SRGenerator(config.generator)
         critic = networks.SRCritic(config_lib.CriticConfig())
         trainer = strategy.fit_across_workers(
             trainer_lib.SRGANTrainer(generator, critic, features, gan))
         optimizers = trainer_lib.make_optimizer(gan), trainer_lib.make_optimizer(gan)
         trainer.compile(*optimizers)
-        checkpointer = checkpoint.Checkpointer(
-            os.path.join(out, "checkpoints"),
-            restore_directory=os.path.join(config.workdir, "checkpoints"),
-            generator=generator, critic=critic, generator_optimizer=optimizers[0],
-            critic_optimizer=optimizers[1],
-        )
-        initial_epoch = checkpointer.restore()
-        # The checkpoint restores the learning rate too; a resumed run may have lowered it.
-        for optimizer in optimizers:
-            optimizer.learning_rate = gan.learning_rate
-        if initial_epoch == 0 and config.pretrain_epochs:
-            _pretrain(config, generator, train, validation, out)
-    if initial_epoch >= config.epochs:
-        return generator
-    steps = len(train["lr"]) // (gan.critic_steps * gan.batch_size)
-    dataset = trainer_lib.training_dataset(
-        train["lr"], train["hr"], gan, seed=config.seed,
-        shuffle_seed=config.seed + initial_epoch, first_step=initial_epoch * steps,
-    )
+    # Outside the strategy's scope: the monitor's state is host-side.
     intermediate = config_lib.intermediate_epoch(config.epochs)
     monitor = callbacks.ValidationMonitor(
         generator, make_validation(validation, critic, features, classifier_hr), "ks_mean",
@@ -238,6 +243,35 @@ def _train(config: config_lib.SRGANExperiment, distribution, out: str, train: di
         os.path.join(out, "logs", "validation"),
         snapshots={e: evaluation.snapshot_path(out, e) for e in {1, intermediate}},
     )
+    with distribution.scope():
+        checkpointer = checkpoint.Checkpointer(
+            os.path.join(out, "checkpoints"),
+            restore_directory=os.path.join(config.workdir, "checkpoints"),
+            generator=generator, critic=critic, generator_optimizer=optimizers[0],
+            critic_optimizer=optimizers[1], selection=monitor.state,
+        )
+        initial_epoch = checkpointer.restore()
+        # The checkpoint restores the learning rate too; a resumed run may have lowered it.
+        for optimizer in optimizers:
+            optimizer.learning_rate = gan.learning_rate
+        if initial_epoch == 0 and config.pretrain_epochs:
+            _pretrain(config, generator, train, validation, out)
+    if initial_epoch < config.epochs:
+        _fit(config, distribution, out, trainer, train, monitor, checkpointer, initial_epoch)
+    # A run killed after its last checkpoint has not published its selection yet.
+    monitor.publish()
+    if monitor.selection["epoch"] is not None:
+        generator.set_weights([w.numpy() for w in monitor.state.weights])
+    return generator
+
+
+def _fit(config: config_lib.SRGANExperiment, distribution, out: str,
+         trainer: trainer_lib.SRGANTrainer, train: dict, monitor: callbacks.ValidationMonitor,
+         checkpointer: checkpoint.Checkpointer, initial_epoch: int) -> None:
+    """The GAN epochs from ``initial_epoch`` to ``config.epochs``."""
+    gan = config.gan
+    dataset = trainer_lib.training_dataset(train["lr"], train["hr"], gan, seed=config.seed,
+                                           first_epoch=initial_epoch)
     os.makedirs(os.path.join(out, "snapshots"), exist_ok=True)
     guard = callbacks.DivergenceGuard(
         trainer_lib.METRIC_NAMES, lambda: checkpointer.latest,
@@ -248,7 +282,8 @@ def _train(config: config_lib.SRGANExperiment, distribution, out: str, train: di
     progress = [callbacks.EpochProgress(("critic_loss", "generator_loss", "val_ks_mean"))
                 ] if config.progress and chief else []
     trainer.fit(
-        dataset, epochs=config.epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
+        dataset, epochs=config.epochs, initial_epoch=initial_epoch,
+        steps_per_epoch=trainer_lib.steps_per_epoch(len(train["lr"]), gan),
         shuffle=False,  # training_dataset shuffles, reproducibly
         verbose=0 if config.progress else 2,
         callbacks=[
@@ -260,7 +295,6 @@ def _train(config: config_lib.SRGANExperiment, distribution, out: str, train: di
             checkpointer,
         ],
     )
-    return generator
 
 
 def evaluate_workdir(workdir: str, retrain_classifiers: bool = False) -> dict[str, Any]:
@@ -276,11 +310,11 @@ def evaluate_workdir(workdir: str, retrain_classifiers: bool = False) -> dict[st
     config = config_lib.SRGANExperiment.from_json(outputs.read_json(path))
     # The directory may have been moved since the training: it is where it is now.
     config = dataclasses.replace(config, workdir=os.path.abspath(workdir))
-    for name in ("generator.keras", "classifier_hr.keras"):
-        if not os.path.exists(os.path.join(workdir, name)):
-            raise MissingFileError(f"{os.path.join(workdir, name)!r} does not exist: the "
-                                   "training has not finished; rerun train/sr_gan.py with the "
-                                   "same flags to resume it")
+    for name in ("generator", "classifier_hr"):
+        if not export.is_complete(workdir, name):
+            raise MissingFileError(f"{name}.keras and {name}_savedmodel/ are not both in "
+                                   f"{workdir!r}: the training has not finished; rerun "
+                                   "train/sr_gan.py with the same flags to resume it")
     paths = srgamma_data.dataset_files(os.path.join(config.workdir, "data"), config.energy_gev,
                                        config.splits, config.seed, data=config.data,
                                        workers=config.workers)

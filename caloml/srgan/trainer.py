@@ -132,22 +132,27 @@ class SRGANTrainer(keras.Model):
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 
 
-def training_dataset(
-    lr, hr, config: SRGANConfig, seed: int, shuffle_seed: int, first_step: int = 0
-) -> tf.data.Dataset:
+def steps_per_epoch(num_events: int, config: SRGANConfig) -> int:
+    """Training steps of one epoch: each event seen once by the critic, the remainder dropped."""
+    return num_events // (config.critic_steps * config.batch_size)
+
+
+def training_dataset(lr, hr, config: SRGANConfig, seed: int, first_epoch: int = 0
+                     ) -> tf.data.Dataset:
     """Endless, shuffled batches for :class:`SRGANTrainer`, with ``gp_alpha``.
 
-    Every event is used once per pass by the critic; one pass is one epoch of
-    ``len(lr) // (critic_steps × batch_size)`` steps.
+    Every event is used once per epoch by the critic (the last ``len(lr) mod (critic_steps ×
+    batch_size)`` events of each epoch's order are dropped). The order of epoch ``e`` is a
+    permutation drawn from the stateless seed ``(seed, e)`` and the α of step ``s`` from
+    ``(seed, s)``, so the batches of any epoch are the same whether the run started at epoch 0
+    or resumed at ``first_epoch``; nothing of the input pipeline needs to be checkpointed.
 
     Args:
         lr: [N, 6, 6, 1] pre-processed LR windows (numpy, held in memory: ~2.5 kB per event).
         hr: [N, 24, 24, 1] pre-processed HR windows.
         config: training configuration.
-        seed: seed of the α draws.
-        shuffle_seed: seed of the shuffling (vary it on resume to see new orders).
-        first_step: index of the first step (on resume), so the α draws continue rather than
-            repeat.
+        seed: seed of the data order and the α draws.
+        first_epoch: the epoch to start at (the completed epochs, on resume).
     """
     size = config.critic_steps * config.batch_size
     if len(lr) < size:
@@ -155,17 +160,21 @@ def training_dataset(
             f"{len(lr)} training events are fewer than one step needs "
             f"({config.critic_steps} critic steps × batch {config.batch_size})"
         )
-
     steps, batch = config.critic_steps, config.batch_size
+    num_steps = steps_per_epoch(len(lr), config)
+    lr, hr = tf.constant(lr), tf.constant(hr)
+    seed = tf.constant(seed, tf.int64)
 
-    def add_alpha(step, group):
-        group["gp_alpha"] = tf.random.stateless_uniform(
-            [batch, steps], seed=tf.stack([tf.cast(seed, tf.int64), step]), dtype=tf.float32
-        )
-        return group
+    def epoch_order(epoch):
+        keys = tf.random.stateless_uniform([len(lr)], seed=tf.stack([seed, epoch]))
+        return tf.data.Dataset.from_tensor_slices(tf.argsort(keys)[: num_steps * size])
 
-    ds = tf.data.Dataset.from_tensor_slices({"lr": lr, "hr": hr})
-    ds = ds.shuffle(len(lr), seed=shuffle_seed, reshuffle_each_iteration=True).repeat()
-    # Groups of `steps` events (one per critic step), then `batch` groups: [batch, steps, ...].
+    def gather(step, index):
+        # index: [batch, steps]; mini-batch k of the step is index[:, k].
+        alpha = tf.random.stateless_uniform([batch, steps], seed=tf.stack([seed, step]))
+        return {"lr": tf.gather(lr, index), "hr": tf.gather(hr, index), "gp_alpha": alpha}
+
+    ds = tf.data.Dataset.range(first_epoch, tf.int64.max).flat_map(epoch_order)
+    # Groups of `steps` events (one per critic step), then `batch` groups: [batch, steps].
     ds = ds.batch(steps, drop_remainder=True).batch(batch, drop_remainder=True)
-    return ds.enumerate(start=first_step).map(add_alpha).prefetch(tf.data.AUTOTUNE)
+    return ds.enumerate(start=first_epoch * num_steps).map(gather).prefetch(tf.data.AUTOTUNE)

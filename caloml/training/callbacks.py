@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -78,12 +79,21 @@ class ValidationMonitor(keras.callbacks.Callback):
 
     ``evaluate(network)`` returns validation scalars (and optionally ``images`` [K, H, W, 1]
     for TensorBoard); they go to TensorBoard and into the epoch's logs as ``val_<key>``, so
-    :class:`History` records them. The epoch with the lowest finite ``score`` is selected: its
-    weights are saved to ``best_weights_path`` and its scalars to ``selection_path`` (JSON).
+    :class:`History` records them. The epoch with the lowest finite ``score`` is selected.
     Weights of the ``snapshot_epochs`` are kept as well (for figures of the training's course).
 
+    The selection (epoch, scalars and a copy of the weights) is training state: ``state`` goes
+    into the :class:`~caloml.training.checkpoint.Checkpointer` and is restored with it. Its
+    files — the weights in ``best_weights_path`` and the epoch and scalars in
+    ``selection_path`` — are published from the committed state only: when the next epoch
+    begins, when training ends, and on start (which also repairs a run killed between its
+    checkpoint and the publication). So they never name an epoch that a resumed run retrains,
+    and the selected epoch is always one that ``history.json`` holds.
+
     Args:
-        network: the network validated and saved (a generator, say).
+        network: the network validated and saved (a generator, say); built. Create the
+            monitor outside any ``tf.distribute`` strategy scope: its state is host-side
+            (a multi-worker strategy cannot broadcast the string variable of the scalars).
         evaluate: ``f(network) -> dict`` of validation scalars, including ``score``.
         score: key of the scalar to minimise.
         best_weights_path: the selected epoch's weights (``.weights.h5``).
@@ -103,13 +113,51 @@ class ValidationMonitor(keras.callbacks.Callback):
         self.selection_path = selection_path
         self.snapshots = dict(snapshots or {})
         self.writer = tf.summary.create_file_writer(log_dir)
-        self.selection = {"epoch": None, score: math.inf}
-        if os.path.exists(selection_path):
-            self.selection = outputs.read_json(selection_path)
+        self.state = tf.Module(name="selection")
+        self.state.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+        self.state.scalars = tf.Variable("{}", dtype=tf.string, trainable=False, name="scalars")
+        self.state.weights = [tf.Variable(w, trainable=False, name=f"weight_{i}")
+                              for i, w in enumerate(network.get_weights())]
+        self._published = -1  # the epoch whose selection the files show; -1: not written yet
+
+    @property
+    def selection(self) -> dict:
+        """The selected ``epoch`` (None before any) and its validation scalars."""
+        epoch = int(self.state.epoch.numpy())
+        scalars = outputs.from_json(json.loads(self.state.scalars.numpy().decode()))
+        return {"epoch": epoch or None, self.score: math.inf, **scalars}
 
     def _save_weights(self, path: str) -> None:
         with outputs.atomic_path(path) as tmp:
             self.network.save_weights(tmp)
+
+    def publish(self) -> None:
+        """Writes the selection files from the state (removes stale ones if nothing is selected)."""
+        selection = self.selection
+        if selection["epoch"] == self._published:
+            return
+        if selection["epoch"] is None:
+            for path in (self.selection_path, self.best_weights_path):
+                if os.path.exists(path):
+                    os.remove(path)
+        else:
+            current = self.network.get_weights()
+            self.network.set_weights([w.numpy() for w in self.state.weights])
+            try:
+                self._save_weights(self.best_weights_path)
+            finally:
+                self.network.set_weights(current)
+            outputs.write_json(self.selection_path, selection)
+        self._published = selection["epoch"]
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.publish()
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self.publish()
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        self.publish()
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         result = self.evaluate(self.network)
@@ -126,13 +174,18 @@ class ValidationMonitor(keras.callbacks.Callback):
         if epoch + 1 in self.snapshots:
             self._save_weights(self.snapshots[epoch + 1])
         value = result[self.score]
-        if math.isfinite(value) and value < self.selection[self.score]:
-            self._save_weights(self.best_weights_path)
-            self.selection = {"epoch": epoch + 1, **result}
-            outputs.write_json(self.selection_path, self.selection)
+        selection = self.selection
+        if math.isfinite(value) and value < selection[self.score]:
+            # In memory until the checkpoint commits it.
+            self.state.epoch.assign(epoch + 1)
+            self.state.scalars.assign(json.dumps(outputs.to_json(result)))
+            for variable, weight in zip(self.state.weights, self.network.get_weights(),
+                                        strict=True):
+                variable.assign(weight)
+            selection = self.selection
         logging.info("epoch %d: %s (selected epoch %s, %s %.4g)", epoch + 1,
                      ", ".join(f"{k} {v:.4g}" for k, v in result.items()),
-                     self.selection["epoch"], self.score, self.selection[self.score])
+                     selection["epoch"], self.score, selection[self.score])
 
 
 class EpochProgress(keras.callbacks.Callback):

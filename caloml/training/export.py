@@ -1,23 +1,22 @@
 """Export of inference networks: a ``.keras`` file and a TensorFlow SavedModel.
 
 ``<workdir>/<name>.keras`` reloads with ``keras.saving.load_model`` once ``caloml`` is imported
-(its layers are registered there). ``<workdir>/<name>_savedmodel/`` is written by
-``model.export`` and needs no caloml: load it with ``keras.layers.TFSMLayer(path,
-call_endpoint="serve")`` or ``loaded = tf.saved_model.load(path); loaded.serve(x)``. Keep the
-loaded object referenced: ``tf.saved_model.load(path).serve(x)`` in one expression fails
-("function referencing variables which have been deleted") because the object owning the
-variables is garbage-collected before the call runs.
+(importing caloml registers its Keras classes, now or as soon as Keras is imported).
+``<workdir>/<name>_savedmodel/`` is written by ``model.export`` and needs no caloml: load it with
+``keras.layers.TFSMLayer(path, call_endpoint="serve")`` or ``loaded = tf.saved_model.load(path);
+loaded.serve(x)``. Keep the loaded object referenced: ``tf.saved_model.load(path).serve(x)`` in
+one expression fails ("function referencing variables which have been deleted") because the
+object owning the variables is garbage-collected before the call runs.
 
-Both are written under temporary names in ``workdir`` and renamed into place once complete, so
-an interrupted export never leaves a half-written file or directory under the final name, and
-an older export stays until the new one is complete.
+The two are one artefact: the SavedModel is written first and the ``.keras`` file last, each
+under a temporary name renamed into place once complete, and :func:`load_exported` reuses an
+export only when both parts are there. An interrupted export never leaves a half-written file
+under a final name, and an older export stays until the new one is complete.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 
 import keras
 from absl import logging
@@ -25,8 +24,28 @@ from absl import logging
 from caloml import outputs
 
 
+def paths(workdir: str | os.PathLike, name: str) -> tuple[str, str]:
+    """``(keras_path, savedmodel_path)`` of the export ``name`` in ``workdir``."""
+    workdir = os.fspath(workdir)
+    return os.path.join(workdir, f"{name}.keras"), os.path.join(workdir, f"{name}_savedmodel")
+
+
+def is_complete(workdir: str | os.PathLike, name: str) -> bool:
+    """Whether both parts of the export ``name`` are in ``workdir``."""
+    keras_path, savedmodel_path = paths(workdir, name)
+    return os.path.isfile(keras_path) and os.path.isfile(
+        os.path.join(savedmodel_path, "saved_model.pb"))
+
+
+def load_exported(workdir: str | os.PathLike, name: str) -> keras.Model | None:
+    """The model of a complete export ``name`` in ``workdir``, or None if any part is missing."""
+    if not is_complete(workdir, name):
+        return None
+    return keras.saving.load_model(paths(workdir, name)[0])
+
+
 def export_model(model: keras.Model, workdir: str | os.PathLike, name: str) -> tuple[str, str]:
-    """Writes ``model`` as ``<workdir>/<name>.keras`` and ``<workdir>/<name>_savedmodel/``.
+    """Writes ``model`` as ``<workdir>/<name>_savedmodel/`` and then ``<workdir>/<name>.keras``.
 
     Args:
         model: a built Keras model (the inference network only: generator or classifier).
@@ -36,43 +55,13 @@ def export_model(model: keras.Model, workdir: str | os.PathLike, name: str) -> t
     Returns:
         ``(keras_path, savedmodel_path)``.
     """
-    workdir = os.fspath(workdir)
     os.makedirs(workdir, exist_ok=True)
-    keras_path = os.path.join(workdir, f"{name}.keras")
-    savedmodel_path = os.path.join(workdir, f"{name}_savedmodel")
-
-    with outputs.atomic_path(keras_path) as tmp_path:
-        model.save(tmp_path)
-
-    tmp_dir = tempfile.mkdtemp(prefix=f".{name}_savedmodel.tmp-", dir=workdir)
-    try:
+    keras_path, savedmodel_path = paths(workdir, name)
+    with outputs.atomic_directory(savedmodel_path) as tmp_dir:
         # The "serve" endpoint's signature follows the model's inputs (None dimensions stay
         # free, so a fully convolutional generator accepts any image size).
         model.export(tmp_dir, format="tf_saved_model", verbose=False)
-        _replace_directory(tmp_dir, savedmodel_path)
-    finally:
-        if os.path.exists(tmp_dir):
-            shutil.rmtree(tmp_dir)
+    with outputs.atomic_path(keras_path) as tmp_path:
+        model.save(tmp_path)
     logging.info("exported %s to %s and %s", model.name, keras_path, savedmodel_path)
     return keras_path, savedmodel_path
-
-
-def _replace_directory(new: str, target: str) -> None:
-    """Renames directory ``new`` to ``target``, replacing an existing ``target``.
-
-    ``os.replace`` cannot replace a non-empty directory, so an existing ``target`` is first
-    renamed aside (it comes back if the second rename fails) and deleted afterwards.
-    """
-    if not os.path.exists(target):
-        os.replace(new, target)
-        return
-    old = tempfile.mkdtemp(prefix=f".{os.path.basename(target)}.old-",
-                           dir=os.path.dirname(target))
-    os.rmdir(old)  # only the unique name is wanted
-    os.replace(target, old)
-    try:
-        os.replace(new, target)
-    except BaseException:
-        os.replace(old, target)
-        raise
-    shutil.rmtree(old, ignore_errors=True)

@@ -1,6 +1,13 @@
 """Seeding, sharding, validation and file output of the simulator."""
 
+import math
 import os
+import pathlib
+import signal
+import subprocess
+import sys
+import textwrap
+import time
 
 import numpy as np
 import pytest
@@ -56,6 +63,47 @@ def test_bad_requests_fail_before_any_work(kwargs, match):
         simulate(**args)
 
 
+NAN, INF = math.nan, math.inf
+
+
+@pytest.mark.parametrize(
+    "geometry, particle, option, value",
+    [
+        ("srgamma", "photon", "gun_sigma_mm", NAN),
+        ("srgamma", "photon", "gun_sigma_mm", INF),
+        ("srgamma", "photon", "gun_center_mm", (NAN, 0.0)),
+        ("srgamma", "photon", "gun_center_mm", [0.0, -INF]),
+        ("srgamma", "pi0", "max_opening_angle_deg", NAN),
+        ("srgamma", "pi0", "max_opening_angle_deg", INF),
+        ("calogan", "positron", "gun_xy_mm", (0.0, NAN)),
+        ("clic", "piplus", "magnetic_field_t", NAN),
+        ("clic", "piplus", "magnetic_field_t", INF),
+        ("clic", "photon", "theta_rad", (1.2, NAN)),
+        ("clic", "photon", "theta_rad", np.float64(NAN)),
+        ("clic", "piplus", "select_hcal_ecal_ratio", INF),
+        ("clic", "pi0", "select_opening_angle_rad", NAN),
+    ],
+)
+def test_non_finite_options_are_refused_by_name(geometry, particle, option, value):
+    with pytest.raises(errors.InputError, match=f"^option {option} must be finite, got "):
+        simulate(geometry, particle, 1, **{option: value})
+
+
+@pytest.mark.parametrize(
+    "geometry, particle, option, value, match",
+    [
+        ("srgamma", "photon", "gun_sigma_mm", -1.0, "gun_sigma_mm must be non-negative"),
+        ("srgamma", "photon", "gun_center_mm", (1.0, 2.0, 3.0), "gun_center_mm must be"),
+        ("srgamma", "photon", "max_opening_angle_deg", -2.0,
+         r"max_opening_angle_rad must be positive .* \(-2 deg\)"),
+        ("clic", "piplus", "magnetic_field_t", -4.0, "magnetic_field_t must be non-negative"),
+    ],
+)
+def test_negative_options_are_refused(geometry, particle, option, value, match):
+    with pytest.raises(errors.InputError, match=match):
+        simulate(geometry, particle, 1, **{option: value})
+
+
 def test_file_matches_in_memory_arrays_and_carries_attributes(tmp_path):
     path = tmp_path / "pi0.h5"
     attrs = simulate_to_file(path, "srgamma", "pi0", 300, 20.0, seed=3, workers=2, truth=True)
@@ -90,3 +138,123 @@ def test_failed_run_leaves_an_existing_file_untouched(tmp_path, monkeypatch):
         simulate_to_file(path, "srgamma", "photon", 3 * CHUNK_SIZE, 20.0, seed=0)
     assert path.read_bytes() == b"previous result"
     assert os.listdir(tmp_path) == ["photon.h5"]
+
+
+def _stat(pid) -> tuple[str, int] | None:
+    """(state letter, parent pid) from ``/proc/<pid>/stat``; None once the process is gone."""
+    try:
+        text = pathlib.Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # gone (or going) between a listing and the read
+        return None
+    state, ppid = text[text.rindex(")") + 2:].split()[:2]  # the name may hold spaces and ")"
+    return state, int(ppid)
+
+
+def _alive(pid: int) -> bool:
+    # A killed worker reparented to a PID 1 that never reaps stays a zombie: it is dead.
+    stat = _stat(pid)
+    return stat is not None and stat[0] != "Z"
+
+
+def _children(pid: int) -> list[int]:
+    return [int(entry) for entry in os.listdir("/proc")
+            if entry.isdigit() and (stat := _stat(entry)) and stat[1] == pid and stat[0] != "Z"]
+
+
+def _wait_until(condition, timeout_s: float, what: str):
+    deadline = time.monotonic() + timeout_s
+    while not (result := condition()):
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout_s} s waiting for {what}")
+        time.sleep(0.02)
+    return result
+
+
+def _kill_survivors(pids):
+    for pid in pids:
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+needs_proc = pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads /proc")
+
+
+@needs_proc
+def test_workers_exit_when_the_cli_process_is_killed(tmp_path):
+    log_path = tmp_path / "stderr.txt"
+    with open(log_path, "w") as log:
+        parent = subprocess.Popen(
+            [sys.executable, "-m", "caloml.sim", "--geometry=srgamma", "--particle=photon",
+             "--num_showers=200000", "--workers=2", f"--output={tmp_path / 'x.h5'}"],
+            stdout=subprocess.DEVNULL, stderr=log,
+        )
+    workers = []
+    try:
+        def started():
+            if parent.poll() is not None:
+                pytest.fail(f"the simulator ended: {log_path.read_text()}")
+            return len(_children(parent.pid)) >= 2
+
+        _wait_until(started, 120, "the two workers")
+        workers = _children(parent.pid)
+        assert len(workers) == 2
+        parent.kill()  # SIGKILL: no clean-up of the parent runs
+        parent.wait()
+        _wait_until(lambda: not any(_alive(pid) for pid in workers), 5, f"workers {workers}")
+    finally:
+        parent.kill()
+        parent.wait()
+        _kill_survivors(workers)
+
+
+# A process that forks a child arming core._exit_with_parent, then waits to be killed.
+_FORK_SCRIPT = """
+import os, sys, time
+from caloml.sim import core
+parent = os.getpid()
+if os.fork() == 0:
+    if {platform!r}:
+        sys.platform = {platform!r}
+    core._exit_with_parent(parent)
+    print(os.getpid(), flush=True)
+    time.sleep(60)
+    os._exit(0)
+time.sleep(60)
+"""
+
+
+@needs_proc
+@pytest.mark.parametrize("platform", ["", "darwin"], ids=["prctl", "polling_thread"])
+def test_a_worker_exits_when_its_parent_is_killed(platform):
+    parent = subprocess.Popen(
+        [sys.executable, "-c", _FORK_SCRIPT.format(platform=platform)], stdout=subprocess.PIPE,
+        text=True,
+    )
+    child = None
+    try:
+        child = int(parent.stdout.readline())
+        assert _alive(child)
+        parent.kill()
+        parent.wait()
+        # The polling thread looks every 0.5 s.
+        _wait_until(lambda: not _alive(child), 5, f"child {child}")
+    finally:
+        parent.kill()
+        parent.wait()
+        parent.stdout.close()
+        if child is not None:
+            _kill_survivors([child])
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the check after prctl")
+def test_a_worker_whose_parent_died_before_prctl_exits_at_once():
+    # Our own pid is never our parent's: as if the parent had died and we had been reparented.
+    script = textwrap.dedent("""
+        import os
+        from caloml.sim import core
+        core._exit_with_parent(os.getpid())
+        print("still running")
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=60)
+    assert (result.returncode, result.stdout) == (1, ""), result.stderr

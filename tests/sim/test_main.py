@@ -1,5 +1,6 @@
 """``python -m caloml.sim``: writes a valid file, rejects bad input in one line."""
 
+import os
 import subprocess
 import sys
 
@@ -75,6 +76,16 @@ def test_cli_rejects_bad_input_with_a_short_error(tmp_path, args, message):
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) <= 2, result.stderr  # absl adds "Pass --helpshort ..." to flag errors
     assert not (tmp_path / "x.h5").exists()
+
+
+@pytest.mark.parametrize("flag", ["--gun_sigma_mm=nan", "--gun_center_mm=nan,0"])
+def test_cli_rejects_a_non_finite_option_in_one_line(tmp_path, flag):
+    result = _run(flag, f"--output={tmp_path / 'x.h5'}", "--num_showers=10", "--workers=1")
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.splitlines()
+    name = flag[2:flag.index("=")]
+    assert len(lines) == 1 and lines[0].startswith("error:") and name in lines[0], result.stderr
+    assert os.listdir(tmp_path) == []
 
 
 @pytest.mark.parametrize("target", ["directory", "below_a_file"])

@@ -50,5 +50,38 @@ def test_intermediate_epoch_of_fig_8():
 def test_invalid_settings_name_the_field():
     with pytest.raises(errors.InputError, match="perceptual_features must be one of"):
         config.SRGANConfig(perceptual_features="middle")
-    with pytest.raises(errors.InputError, match="GeneratorConfig.filters must be a positive"):
+    with pytest.raises(errors.InputError,
+                       match=r"filters must be a positive integer, got 0 \(GeneratorConfig\)"):
         config.GeneratorConfig(filters=0)
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"classifier_sizes": (-5,)}, "classifier_sizes must be integers of at least 2"),
+    ({"classifier_sizes": (1000, 0)}, "classifier_sizes must be integers of at least 2"),
+    ({"energy_gev": float("nan")}, "energy_gev must be a finite number"),
+    ({"energy_gev": 600.0}, "energy_gev must be ≤ 500"),
+    ({"lambda_per": float("inf")}, "lambda_per must be a finite number"),
+    ({"num_train": 0}, "num_train must be a positive integer"),
+    ({"seed": -1}, "seed must be an integer of at least 0"),
+    ({"strategy": "tpu"}, "strategy must be one of"),
+    ({"gan": config.SRGANConfig(batch_size=100_000)},
+     r"one GAN step needs critic_steps × batch_size = 5 × 100000 = 500000 events, more than "
+     r"the 2 × num_train = 200000"),
+])
+def test_an_experiment_is_checked_before_anything_runs(changes, message):
+    with pytest.raises(errors.InputError, match=message):
+        config.SRGANExperiment(workdir="unused", **changes)
+
+
+@pytest.mark.parametrize("cls, changes, message", [
+    (config.SRGANConfig, {"learning_rate": float("nan")}, "learning_rate must be a finite"),
+    (config.SRGANConfig, {"learning_rate": 0.0}, "learning_rate must be > 0"),
+    (config.SRGANConfig, {"beta_2": 1.5}, "beta_2 must be ≤ 1"),
+    (config.SRGANConfig, {"lambda_gp": -1.0}, "lambda_gp must be ≥ 0"),
+    (config.ClassifierTraining, {"epochs": 0}, "epochs must be a positive integer"),
+    (config.ClassifierConfig, {"l2": float("nan")}, "l2 must be a finite number"),
+    (config.GeneratorConfig, {"residual_scale": float("inf")}, "residual_scale must be a"),
+])
+def test_network_and_training_settings_are_checked(cls, changes, message):
+    with pytest.raises(errors.InputError, match=message):
+        cls(**changes)

@@ -1,6 +1,7 @@
 """Pieces of the SR-GAN study: resume rules and the per-epoch validation."""
 
 import dataclasses
+import shutil
 
 import numpy as np
 import pytest
@@ -8,6 +9,7 @@ import srgan_tiny
 
 from caloml import errors, outputs
 from caloml.srgan import config, experiment, networks
+from caloml.training import checkpoint
 
 
 def test_a_resume_may_grow_epochs_and_lower_the_learning_rate_only(tmp_path):
@@ -51,3 +53,22 @@ def test_validation_scores_hr_and_sr_with_the_current_critic():
         assert result["wasserstein"] == pytest.approx(np.mean(hr_scores - sr_scores), rel=1e-4)
     assert result["ks_mean"] == pytest.approx(0.5 * (result["ks_photon"] + result["ks_pi0"]))
     assert set(result) >= {"rejection_at_0.5", "rejection_at_0.9", "perceptual_loss", "images"}
+
+
+def test_a_moved_work_directory_resumes_and_epochs_may_not_drop_below_the_trained(tmp_path):
+    base = config.SRGANExperiment(workdir=str(tmp_path / "a"), energy_gev=20.0,
+                                  epochs=5).resolved()
+    experiment._check_resume(base, write=True)
+    # Three epochs trained (a checkpoint numbered by its completed epochs).
+    ckpt = checkpoint.Checkpointer(str(tmp_path / "a" / "checkpoints"))
+    ckpt.on_epoch_end(2)
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    moved = dataclasses.replace(base, workdir=str(tmp_path / "b"))
+    experiment._check_resume(moved, write=True)
+    assert outputs.read_json(tmp_path / "b" / "config.json")["workdir"] == str(tmp_path / "b")
+    # Fewer epochs than planned, but not fewer than trained.
+    experiment._check_resume(dataclasses.replace(moved, epochs=3), write=True)
+    with pytest.raises(errors.InputError, match=r"--epochs=2: .* holds 3 trained epochs; rerun "
+                                                r"with --epochs=3 or more"):
+        experiment._check_resume(dataclasses.replace(moved, epochs=2), write=True)
+    assert outputs.read_json(tmp_path / "b" / "config.json")["epochs"] == 3

@@ -21,27 +21,38 @@ SUPPORT = pathlib.Path(srgan_tiny.__file__).resolve().parent
 
 
 def test_training_dataset_layout_and_reproducibility():
-    n = 64
+    n = 70  # 4 steps of 16 events per epoch; 6 dropped
     lr = np.arange(n, dtype=np.float32)[:, None, None, None] * np.ones((1, 6, 6, 1), np.float32)
     hr = np.repeat(np.repeat(lr, 4, axis=1), 4, axis=2)
-    first = next(iter(trainer.training_dataset(lr, hr, TINY, seed=3, shuffle_seed=4)))
-    again = next(iter(trainer.training_dataset(lr, hr, TINY, seed=3, shuffle_seed=4)))
-    assert first["lr"].shape == (8, 2, 6, 6, 1) and first["hr"].shape == (8, 2, 24, 24, 1)
-    assert first["gp_alpha"].shape == (8, 2)
-    alpha = first["gp_alpha"].numpy()
-    assert ((alpha >= 0) & (alpha < 1)).all()
-    for key in first:
-        np.testing.assert_array_equal(first[key], again[key])
-    # LR and HR of an event stay together; the 16 events of a step are distinct.
-    ids = first["lr"].numpy()[:, :, 0, 0, 0]
-    np.testing.assert_array_equal(first["hr"].numpy()[:, :, 0, 0, 0], ids)
-    assert len(np.unique(ids)) == 16
-    # The α draws of step k do not depend on where the dataset starts (resume continues them).
-    later = trainer.training_dataset(lr, hr, TINY, seed=3, shuffle_seed=4, first_step=1)
-    second = list(trainer.training_dataset(lr, hr, TINY, seed=3, shuffle_seed=4).take(2))[1]
-    np.testing.assert_array_equal(next(iter(later))["gp_alpha"], second["gp_alpha"])
+    steps = trainer.steps_per_epoch(n, TINY)
+    assert steps == 4
+    first = list(trainer.training_dataset(lr, hr, TINY, seed=3).take(2 * steps))
+    again = list(trainer.training_dataset(lr, hr, TINY, seed=3).take(2 * steps))
+    assert first[0]["lr"].shape == (8, 2, 6, 6, 1) and first[0]["hr"].shape == (8, 2, 24, 24, 1)
+    assert first[0]["gp_alpha"].shape == (8, 2)
+    alpha = np.stack([b["gp_alpha"].numpy() for b in first])
+    assert ((alpha >= 0) & (alpha < 1)).all() and len(np.unique(alpha)) == alpha.size
+    for one, two in zip(first, again, strict=True):
+        for key in one:
+            np.testing.assert_array_equal(one[key], two[key])
+    # LR and HR of an event stay together; an epoch sees 64 distinct events, and the next
+    # epoch another order of them.
+    ids = [np.concatenate([b["lr"].numpy()[:, :, 0, 0, 0].ravel() for b in first[e * 4:][:4]])
+           for e in range(2)]
+    np.testing.assert_array_equal(first[0]["hr"].numpy()[:, :, 0, 0, 0],
+                                  first[0]["lr"].numpy()[:, :, 0, 0, 0])
+    assert len(np.unique(ids[0])) == len(np.unique(ids[1])) == 64
+    assert not np.array_equal(ids[0], ids[1])
+    # A dataset started at epoch 1 (a resume) gives exactly the batches of epoch 1 (order and
+    # α), whatever came before.
+    resumed = list(trainer.training_dataset(lr, hr, TINY, seed=3, first_epoch=1).take(steps))
+    for one, two in zip(first[steps:], resumed, strict=True):
+        for key in one:
+            np.testing.assert_array_equal(one[key], two[key])
+    other = next(iter(trainer.training_dataset(lr, hr, TINY, seed=4)))
+    assert not np.array_equal(other["lr"], first[0]["lr"])
     with pytest.raises(errors.InputError, match="fewer than one step needs"):
-        trainer.training_dataset(lr[:10], hr[:10], TINY, seed=0, shuffle_seed=0)
+        trainer.training_dataset(lr[:10], hr[:10], TINY, seed=0)
 
 
 def test_one_step_reports_the_critics_view_and_updates_both_networks():

@@ -2,6 +2,7 @@
 
 import json
 import math
+import os
 
 import numpy as np
 import pytest
@@ -98,3 +99,62 @@ def test_epoch_progress_shows_each_epoch_with_its_losses(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "epoch 1/2" in err and "epoch 2/2" in err
     assert "3/3" in err and "critic_loss=" in err
+
+
+def _monitored(tmp_path, scores):
+    generator, critic, features = tiny_networks()
+    model = trainer.SRGANTrainer(generator, critic, features, TINY)
+    optimizers = trainer.make_optimizer(TINY), trainer.make_optimizer(TINY)
+    model.compile(*optimizers)
+    monitor = callbacks.ValidationMonitor(
+        generator, lambda network: {"score": next(scores)}, "score",
+        str(tmp_path / "best.weights.h5"), str(tmp_path / "selection.json"),
+        str(tmp_path / "logs"))
+    ckpt = checkpoint.Checkpointer(str(tmp_path / "ckpt"), generator=generator, critic=critic,
+                                   generator_optimizer=optimizers[0],
+                                   critic_optimizer=optimizers[1], selection=monitor.state)
+    return model, monitor, ckpt
+
+
+def _best_weights(tmp_path):
+    """The weights in best.weights.h5, loaded into a tiny generator."""
+    generator = tiny_networks()[0]
+    generator.load_weights(tmp_path / "best.weights.h5")
+    return generator.get_weights()
+
+
+def test_the_selection_is_published_from_checkpointed_epochs_only(tmp_path):
+    model, monitor, ckpt = _monitored(tmp_path, iter([0.5, 0.2, 0.1]))
+    ds = tf.data.Dataset.from_tensors(batch()).repeat()
+    model.fit(ds, epochs=2, steps_per_epoch=1, verbose=0, callbacks=[monitor, ckpt])
+    epoch_2 = model.generator.get_weights()
+    assert outputs.read_json(tmp_path / "selection.json") == {"epoch": 2, "score": 0.2}
+
+    # Killed after validating epoch 3 (the best yet), before its checkpoint: the files still
+    # describe epoch 2.
+    model.generator.set_weights([w + 1.0 for w in epoch_2])
+    monitor.on_epoch_end(2, {})
+    assert monitor.selection["epoch"] == 3
+    assert outputs.read_json(tmp_path / "selection.json")["epoch"] == 2
+    for a, b in zip(_best_weights(tmp_path), epoch_2, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+    # The rerun restores the selection with the checkpoint (epoch 2), files and weights.
+    os.remove(tmp_path / "selection.json")  # as if killed between checkpoint and publication
+    model, monitor, ckpt = _monitored(tmp_path, iter([0.3]))
+    assert ckpt.restore() == 2
+    assert monitor.selection == {"epoch": 2, "score": 0.2}
+    monitor.on_train_begin()
+    assert outputs.read_json(tmp_path / "selection.json") == {"epoch": 2, "score": 0.2}
+    for a, b in zip(_best_weights(tmp_path), epoch_2, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_run_without_checkpoint_removes_a_stale_selection(tmp_path):
+    outputs.write_json(tmp_path / "selection.json", {"epoch": 7, "score": 0.1})
+    (tmp_path / "best.weights.h5").write_text("weights of a run that is gone")
+    _, monitor, ckpt = _monitored(tmp_path, iter([]))
+    assert ckpt.restore() == 0
+    monitor.on_train_begin()
+    assert not (tmp_path / "selection.json").exists()
+    assert not (tmp_path / "best.weights.h5").exists()

@@ -57,3 +57,18 @@ def test_a_worker_writes_its_own_directory_but_resumes_from_the_chiefs(tmp_path)
     worker.fit(ds, epochs=2, initial_epoch=1, steps_per_epoch=1, verbose=0, callbacks=[ckpt2])
     assert tf.train.latest_checkpoint(str(tmp_path / "worker")).endswith("ckpt-2")
     assert tf.train.latest_checkpoint(str(tmp_path / "chief")).endswith("ckpt-1")
+
+
+def test_completed_epochs_and_partial_checkpoints_of_a_killed_run(tmp_path):
+    directory = tmp_path / "ckpt"
+    assert checkpoint.completed_epochs(str(directory)) == 0
+    _, ckpt = make(directory)
+    ckpt.on_epoch_end(2)
+    assert checkpoint.completed_epochs(str(directory)) == 3
+    # TensorFlow writes a checkpoint into "<prefix>_temp/" first: what a kill leaves.
+    partial = directory / "ckpt-4_temp"
+    partial.mkdir()
+    (partial / "part-00000-of-00001.data-00000-of-00001").write_text("half")
+    make(directory)
+    assert not partial.exists()
+    assert checkpoint.completed_epochs(str(directory)) == 3

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -109,3 +110,17 @@ def test_failed_export_keeps_the_previous_one(generator, tmp_path, monkeypatch):
         export.export_model(generator, tmp_path, "generator")
     assert sorted(os.listdir(tmp_path / "generator_savedmodel")) == before
     assert leftovers(tmp_path) == []
+
+
+def test_an_export_missing_a_part_is_not_reused(generator, lr_images, tmp_path):
+    assert export.load_exported(tmp_path, "generator") is None
+    keras_path, savedmodel_path = export.export_model(generator, tmp_path, "generator")
+    assert export.is_complete(tmp_path, "generator")
+    reloaded = export.load_exported(tmp_path, "generator")
+    np.testing.assert_allclose(reloaded(lr_images), generator(lr_images), rtol=1e-6, atol=1e-6)
+    shutil.rmtree(savedmodel_path)  # killed between the two parts of an older export layout
+    assert not export.is_complete(tmp_path, "generator")
+    assert export.load_exported(tmp_path, "generator") is None
+    export.export_model(generator, tmp_path, "generator")
+    os.remove(keras_path)  # killed after the SavedModel, before the .keras file
+    assert export.load_exported(tmp_path, "generator") is None
