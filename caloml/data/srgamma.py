@@ -131,11 +131,11 @@ def dataset_files(
                            seed, workers=workers, progress=progress)
 
 
-def user_files(data: str, splits: Splits) -> dict[str, str]:
+def user_files(data: str, splits: Splits | None = None) -> dict[str, str]:
     """``{particle: path}`` of ``data/photon.h5`` and ``data/pi0.h5``, validated.
 
     Every required key of the ``srgamma`` layout is checked (shapes, dtypes, finite
-    non-negative energies), and the files must hold the events the splits need.
+    non-negative energies), and the files must hold the events the ``splits`` need (if given).
 
     Raises:
         MissingFileError, DataError: naming the file, the key and what was expected.
@@ -147,7 +147,7 @@ def user_files(data: str, splits: Splits) -> dict[str, str]:
     paths = {p: os.path.join(data, f"{p}.h5") for p in PARTICLES}
     for particle, path in paths.items():
         num = hdf5.validate_file(path, schema.SRGAMMA)
-        if num < splits.total(particle):
+        if splits is not None and num < splits.total(particle):
             raise DataError(
                 f"{path!r} holds {num} events; the splits need {splits.total(particle)} "
                 f"{particle} events ({splits.ranges(particle)})"

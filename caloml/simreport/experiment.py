@@ -20,7 +20,7 @@ from absl import logging
 import caloml
 from caloml import outputs, sim
 from caloml.data import preprocessing, srgamma
-from caloml.errors import InputError, MissingFileError
+from caloml.errors import InputError
 from caloml.io import hdf5, schema
 from caloml.simreport import config as config_lib
 from caloml.simreport import evaluation, figures
@@ -45,7 +45,7 @@ def run(config: config_lib.ReportConfig) -> dict[str, Any]:
         data=None if config.data is None else os.path.abspath(config.data),
     )
     if config.data:
-        _given_files(config.data)  # validated before anything is written
+        srgamma.user_files(config.data)  # validated before anything is written
     if os.path.exists(config.workdir) and not os.path.isdir(config.workdir):
         raise InputError(f"--workdir={config.workdir} exists and is not a directory")
     plots = os.path.join(config.workdir, "plots")
@@ -63,17 +63,6 @@ def run(config: config_lib.ReportConfig) -> dict[str, Any]:
 
 
 # --- srgamma ----------------------------------------------------------------------------------
-
-
-def _given_files(data: str) -> dict[str, str]:
-    """``data/photon.h5`` and ``data/pi0.h5``, validated against the srgamma layout."""
-    if not os.path.isdir(data):
-        raise MissingFileError(f"--data={data!r} is not a directory; expected one with "
-                               "photon.h5 and pi0.h5")
-    paths = {p: os.path.join(data, f"{p}.h5") for p in srgamma.PARTICLES}
-    for path in paths.values():
-        hdf5.validate_file(path, schema.SRGAMMA)
-    return paths
 
 
 def _srgamma_files(config: config_lib.ReportConfig) -> dict[str, str]:
