@@ -20,6 +20,9 @@ CORE_RANKS = {
 # Every system package holds (a subset of) the same modules.
 SYSTEM_MODULES = {"__init__", "config", "networks", "trainer", "experiment", "evaluation",
                   "figures", "benchmark"}
+# Modules a system holds beyond that set, each with its reason. simreport.geant4: the packaged
+# Geant4 reference of the CaloGAN geometry (digitised fixture, loader, separation powers).
+SYSTEM_EXTRAS = {"simreport": {"geant4"}}
 
 
 def caloml_units():
@@ -79,7 +82,8 @@ def test_the_tiers_are_what_the_readme_draws():
     assert SYSTEMS == ["simreport", "srgan"]
     for system in SYSTEMS:
         modules = {p.stem for p in (PACKAGE / system).glob("*.py")}
-        assert modules <= SYSTEM_MODULES, f"{system} has {modules - SYSTEM_MODULES}"
+        allowed = SYSTEM_MODULES | SYSTEM_EXTRAS.get(system, set())
+        assert modules <= allowed, f"{system} has {modules - allowed}"
         assert (PACKAGE / system / "config.py").exists()
 
 

@@ -27,9 +27,9 @@ from caloml.errors import InputError
 from caloml.io import hdf5, schema
 from caloml.sim import clic
 
-# The CLIC ECAL barrel as the embedded simulator builds it (paper 003 §2, caloml.sim.clic):
-# 17 layers of 2.4 mm W then 8 of 4.8 mm W, each followed by 0.5 mm of Si, so consecutive
-# sensitive planes are 2.9 mm, then 5.3 mm apart; 5.1 mm square cells.
+# The CLIC ECAL barrel as the embedded simulator builds it (paper 003 §2, caloml.sim.clic, after
+# lcgeo's CLIC_o2_v04): 17 layers of 2.4 mm W then 8 of 4.8 mm W, each with 0.5 mm of Si, copper
+# and air, so consecutive sensitive planes are 4.4 mm, then 6.8 mm apart; 5.1 mm square cells.
 _ECAL = clic.ClicGeometry()
 LAYER_PITCH_MM = np.array([s.pitch_mm for s in _ECAL.ecal for _ in range(s.num_layers)])
 # Depth of the middle of each layer's silicon below the ECAL front face, [25] (mm). Only
@@ -86,7 +86,7 @@ def measured_theta(
     by layer index; it measures all distances in cell indices, i.e. it takes the layer pitch
     equal to the 5.1 mm cell, so for a straight shower its mtheta is
     ``acot(cot(theta) * pitch / 5.1)``, pulled towards pi / 2. Here depths are the real
-    non-uniform layer depths (17 x 2.9 mm, then 8 x 5.3 mm) and the slope is fitted, so the
+    non-uniform layer depths (17 x 4.4 mm, then 8 x 6.8 mm) and the slope is fitted, so the
     measurement is unbiased for straight showers. The sign convention (theta < pi / 2 when the
     beam coordinate grows with depth) is 3DGAN's.
 

@@ -104,19 +104,23 @@ CALOGAN = Layout(
 
 
 # LCD/CLIC barrel calorimeters of "Calorimetry with deep learning" (paper 003 §2), laid out as
-# the Triforce_CaloML files (REFERENCES.md §3.1): windows of 51 x 51 x 25 ECAL cells (5.1 mm,
-# W/Si) and 11 x 11 x 60 HCAL cells (30 mm, steel/scintillator) centred on the shower
-# barycentre, arrays [x (along r phi), y (along the beam), layer], calibrated energy in GeV. The
-# beam runs along y as in the real files (svalleco/3Dgan measPython measures theta from y).
+# the Triforce_CaloML files (REFERENCES.md §3.1; SamplePrep/Converting/python/Convert_to_txt.py
+# and Convert_to_h5.py): windows of 51 x 51 x 25 ECAL cells (5.1 mm, W/Si) and 11 x 11 x 60 HCAL
+# cells (30 mm, steel/scintillator) centred on the shower barycentre, arrays [x (along r phi),
+# y (along the beam), layer]. The files hold the raw energy of the Si and scintillator cells
+# (Geant4 MeV) /1000 x 50 in every layer (Convert_to_h5.py lines 402, 406); the simulator
+# writes that by default and the EM-scale calibration as an option. The beam runs along y as in
+# the real files (svalleco/3Dgan measPython measures theta from y).
 CLIC = Layout(
     name="clic",
     fields=(
         Field("ECAL", (51, 51, 25), "float32", "GeV", ENERGY,
               "ECAL window: 51 x 51 cells of 5.1 mm (x along r phi, y along the beam) x 25 "
-              "layers (17 x 2.4 mm W, 8 x 4.8 mm W), calibrated visible energy"),
+              "layers (17 x 2.4 mm W, 8 x 4.8 mm W); raw Si energy x 50 as the Triforce files "
+              "(or calibrated to the EM scale)"),
         Field("HCAL", (11, 11, 60), "float32", "GeV", ENERGY,
               "HCAL window behind the ECAL one: 11 x 11 cells of 30 mm x 60 steel/scintillator "
-              "layers, calibrated visible energy"),
+              "layers; raw scintillator energy x 50 (or calibrated to the EM scale)"),
         Field("energy", (), "float32", "GeV", ENERGY, "incident particle energy"),
         Field("pdgID", (), "int32", "", INTEGER,
               "PDG id of the incident particle (11, 22, 111, 211, -211)"),
@@ -124,18 +128,24 @@ CLIC = Layout(
         Field("eta", (), "float32", "", FINITE, "truth pseudorapidity -ln tan(theta/2)"),
         Field("phi", (), "float32", "rad", FINITE, "truth azimuth of the momentum"),
         Field("recoTheta", (), "float32", "rad", FINITE,
-              "polar angle of the energy barycentre (ECAL + HCAL windows) seen from the origin"),
-        Field("recoEta", (), "float32", "", FINITE, "pseudorapidity of recoTheta"),
+              "acos(z/r) of the raw-energy barycentre (x, y, z) of all ECAL + HCAL hit cells, "
+              "seen from the origin (Convert_to_h5.py getTheta)"),
+        Field("recoEta", (), "float32", "", FINITE, "-ln tan(recoTheta/2)"),
         Field("recoPhi", (), "float32", "rad", FINITE,
-              "azimuth of the energy barycentre (ECAL + HCAL windows)"),
-        Field("openingAngle", (), "float32", "rad", ENERGY,
-              "opening angle of the pi0 -> gamma gamma decay (0 for other particles)"),
+              "atan(y/x) of that barycentre, in (-pi/2, pi/2) (Convert_to_h5.py getPhi)"),
+        Field("openingAngle", (), "float32", "rad", FINITE,
+              "opening angle of the pi0 -> gamma gamma decay; -1 for other particles "
+              "(Convert_to_txt.py)"),
+        Field("conversion", (), "int32", "", INTEGER,
+              "photon conversions before the calorimeter: e+e- pairs from one vertex with "
+              "E(e+) + E(e-) > 1 GeV (Convert_to_txt.py)"),
         Field("leakage_gev", (), "float32", "GeV", ENERGY,
-              "simulator truth: energy not deposited (behind the HCAL, invisible hadronic "
-              "energy)", optional=True),
-        Field("out_of_window_gev", (), "float32", "GeV", FINITE,
-              "simulator truth: expected calibrated energy outside the two windows",
+              "simulator truth: energy deposited nowhere in the calorimeters (behind the HCAL, "
+              "invisible hadronic energy, conversion legs curling up in the tracker)",
               optional=True),
+        Field("out_of_window_gev", (), "float32", "GeV", FINITE,
+              "simulator truth: expected energy deposited in the calorimeters outside the two "
+              "windows", optional=True),
     ),
 )
 

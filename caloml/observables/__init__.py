@@ -4,10 +4,13 @@
   calorimeter images, the barycentre distance between two granularities (Fig. 12), core
   fractions, sparsity and the two-hottest-cell energy ratio, and the slope of a 3D shower's
   layer barycentres (its incidence angle).
+* :mod:`caloml.observables.layered` — 1D shower shapes of a calorimeter read out as one image
+  per layer (paper 004's feats1d: layer energies and fractions, sparsity, depth, shower depth
+  and its width, lateral width, E_ratio per layer).
 * :mod:`caloml.observables.statistics` — KS statistic, histogram overlap, pion rejection at
   fixed photon efficiency, calorimeter resolution fits.
 """
 
-from caloml.observables import showers, statistics
+from caloml.observables import layered, showers, statistics
 
-__all__ = ["showers", "statistics"]
+__all__ = ["layered", "showers", "statistics"]

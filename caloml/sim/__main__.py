@@ -52,6 +52,12 @@ flags.DEFINE_float("select_hcal_ecal_ratio", None, "clic: keep only events with 
                    "below this (the paper's charged-pion selection: 0.1).", lower_bound=0.0)
 flags.DEFINE_float("select_opening_angle_rad", None, "clic: keep only pi0 with a gamma-gamma "
                    "opening angle below this (the paper's selection: 0.01).", lower_bound=0.0)
+flags.DEFINE_enum("readout", None, ["files", "em_scale"], "clic: 'files' (default): raw Si and "
+                  "scintillator energy x 50 in every layer, as the Triforce files; 'em_scale': "
+                  "every layer calibrated to the electromagnetic scale.")
+flags.DEFINE_float("tracker_x0", None, "clic: tracker material in front of the ECAL at "
+                   "theta = 90 degrees, in X0, where photons convert (default 0.12; 0: none).",
+                   lower_bound=0.0)
 
 
 def _energy(spec: core.GeometrySpec):
@@ -91,6 +97,8 @@ _OPTION_FLAGS = {
     "magnetic_field_t": lambda: FLAGS.magnetic_field_t,
     "select_hcal_ecal_ratio": lambda: FLAGS.select_hcal_ecal_ratio,
     "select_opening_angle_rad": lambda: FLAGS.select_opening_angle_rad,
+    "readout": lambda: FLAGS.readout,
+    "tracker_x0": lambda: FLAGS.tracker_x0,
 }
 
 

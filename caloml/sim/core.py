@@ -109,7 +109,7 @@ GEOMETRIES: dict[str, GeometrySpec] = {
         simulate_chunk=clic.simulate_chunk,
         truth_keys=("leakage_gev", "out_of_window_gev"),
         option_keys=("theta_rad", "fixed_angle", "magnetic_field_t", "select_hcal_ecal_ratio",
-                     "select_opening_angle_rad"),
+                     "select_opening_angle_rad", "readout", "tracker_x0"),
         select=clic.select,
         check_request=clic.check_request,
     ),
@@ -350,7 +350,9 @@ def simulate(
         **options: geometry options, the spec's ``option_keys`` (srgamma: ``gun_sigma_mm``,
             ``gun_center_mm``, ``max_opening_angle_deg``, None disabling the pi0
             opening-angle cut; calogan: none; clic: ``theta_rad`` (angle or range),
-            ``fixed_angle`` (θ = 90°), ``magnetic_field_t``, and the selections
+            ``fixed_angle`` (θ = 90°), ``magnetic_field_t``, ``readout`` (``"files"``: raw
+            active energy × 50 as the Triforce files, ``"em_scale"``), ``tracker_x0``
+            (material in front of the ECAL, 0 for none), and the selections
             ``select_hcal_ecal_ratio``, ``select_opening_angle_rad``).
 
     Returns:

@@ -91,35 +91,93 @@ def expected_images(
         G arrays [N, num_x, num_y] float32, GeV. Energy outside a grid's window is not in its
         image (``layer energy − image sum`` is the out-of-window energy).
     """
-    num_groups = len(grids)
     num_slices = showers.slice_energy_gev.shape[1]
     group = np.zeros(num_slices, np.int64) if slice_group is None else np.asarray(slice_group)
-    if group.shape != (num_slices,) or group.min() < 0 or group.max() >= num_groups:
-        raise ValueError(f"slice_group must be [{num_slices}] indices into {num_groups} grids")
+    energy, radius = _components(showers)
+    x = np.repeat(np.asarray(x_mm, np.float64)[:, None], len(grids), axis=1)
+    y = np.repeat(np.asarray(y_mm, np.float64)[:, None], len(grids), axis=1)
+    return component_images(energy, radius, x, y, grids, np.concatenate([group, group]),
+                            per_event)
+
+
+def component_images(
+    energy_gev: np.ndarray,
+    radius_mm: np.ndarray,
+    x_mm: np.ndarray,
+    y_mm: np.ndarray,
+    grids: Sequence[CellGrid],
+    component_group: np.ndarray,
+    per_event: int = 1,
+) -> list[np.ndarray]:
+    """Noise-free images of components of GFlash radial kernels, one image per grid.
+
+    Args:
+        energy_gev: [M, C] energies of C components (e.g. the core of every depth slice) of
+            M = N·per_event sub-showers (events' sub-showers adjacent).
+        radius_mm: [M, C] their radial scales R.
+        x_mm, y_mm: [M, G] centre of each sub-shower's components in each layer.
+        grids: G cell grids, one per readout layer.
+        component_group: [C] layer index of each component.
+        per_event: sub-showers per event.
+
+    Returns:
+        G arrays [N, num_x, num_y] float32 (GeV).
+    """
+    num_groups = len(grids)
+    group = np.asarray(component_group)
+    num_components = np.shape(energy_gev)[1]
+    if group.shape != (num_components,) or group.min() < 0 or group.max() >= num_groups:
+        raise ValueError(f"slice_group must be [{num_components}] indices into {num_groups} "
+                         f"grids")
     edges, widths = lateral.width_grid()
     widths = tuple(float(w) for w in widths)
-    energy, radius = _components(showers)
     if num_groups == 1:
-        weights = lateral.mixture_weights(energy, radius, edges)[:, None, :]  # [M, 1, K]
+        weights = lateral.mixture_weights(energy_gev, radius_mm, edges)[:, None, :]  # [M, 1, K]
     else:
-        weights = lateral.mixture_weights_by_group(
-            energy, radius, edges, np.concatenate([group, group]), num_groups
-        )
+        weights = lateral.mixture_weights_by_group(energy_gev, radius_mm, edges, group,
+                                                   num_groups)
     num_widths = weights.shape[2]
-    x_mm = np.asarray(x_mm, np.float64)
-    y_mm = np.asarray(y_mm, np.float64)
-    if x_mm.size and np.all(x_mm == x_mm[0]) and np.all(y_mm == y_mm[0]):
-        # One impact point (a fixed beam): every sub-shower of an event shares the kernel, and
-        # a layer's images are one [N, K] × [K, cells] product with exact cell integrals.
-        event_weights = weights.reshape(-1, per_event, num_groups, num_widths).sum(axis=1)
-        return [
-            (event_weights[:, g] @ fixed_kernel(grid, x_mm[0], y_mm[0], widths)).reshape(
-                -1, *grid.shape
-            )
-            for g, grid in enumerate(grids)
-        ]
-    return [mixture_images(weights[:, g], x_mm, y_mm, grid, widths, per_event)
-            for g, grid in enumerate(grids)]
+    images = []
+    for g, grid in enumerate(grids):
+        x, y = x_mm[:, g], y_mm[:, g]
+        if x.size and np.all(x == x[0]) and np.all(y == y[0]):
+            # One impact point (a fixed beam): every sub-shower of an event shares the kernel,
+            # and the layer's images are one [N, K] × [K, cells] product with exact integrals.
+            event_weights = weights[:, g].reshape(-1, per_event, num_widths).sum(axis=1)
+            images.append((event_weights @ fixed_kernel(grid, x[0], y[0], widths)).reshape(
+                -1, *grid.shape))
+        else:
+            images.append(mixture_images(weights[:, g], x, y, grid, widths, per_event))
+    return images
+
+
+# Widths holding less than this share of every sub-shower's energy are folded into a neighbour.
+_NEGLIGIBLE_SHARE = 1e-9
+# Gaussians wider than this many window sizes are flat over the window: one of them stands for
+# all (they differ only in the share of their energy inside the window, ~1e-6 of a shower).
+_FLAT_WINDOWS = 2.0
+
+
+def _fold_widths(weights: np.ndarray, widths_mm: tuple[float, ...], grid: CellGrid):
+    """Folds the weights of negligible narrow and of flat wide Gaussians into their neighbours.
+
+    Returns:
+        ([M, K] weights with the same sums, indices of the contiguous widths to compute).
+    """
+    widths = np.asarray(widths_mm)
+    share = weights / np.maximum(weights.sum(axis=1, keepdims=True), 1e-30)
+    used = np.flatnonzero(share.max(axis=0) > _NEGLIGIBLE_SHARE)
+    if not used.size:
+        return weights, used
+    flat = np.searchsorted(widths, _FLAT_WINDOWS * max(grid.num_x * grid.cell_x_mm,
+                                                       grid.num_y * grid.cell_y_mm))
+    low, high = used[0], max(min(used[-1], flat), used[0])
+    folded = np.array(weights[:, low:high + 1], copy=True)
+    folded[:, 0] += weights[:, :low].sum(axis=1)
+    folded[:, -1] += weights[:, high + 1:].sum(axis=1)
+    out = np.zeros_like(weights)
+    out[:, low:high + 1] = folded
+    return out, np.arange(low, high + 1)
 
 
 def mixture_images(
@@ -138,12 +196,15 @@ def mixture_images(
     Returns:
         [N, num_x, num_y] float32: ``Σ_k w_k Gx[k, i] Gy[k, j]``, summed over each event's
         sub-showers, with the 1D cell integrals from the tables of :mod:`caloml.sim.lateral`.
+        Only the widths that matter are computed (:func:`_fold_widths`).
     """
-    num_widths = len(widths_mm)
-    k = num_widths * per_event
-    gx = lateral.profiles_1d(x_mm, grid.low_x_mm, grid.cell_x_mm, grid.num_x, widths_mm)
-    gy = lateral.profiles_1d(y_mm, grid.low_y_mm, grid.cell_y_mm, grid.num_y, widths_mm)
-    gx = (gx * weights[:, :, None]).reshape(-1, k, grid.num_x)
+    weights, which = _fold_widths(weights, widths_mm, grid)
+    if not which.size:
+        return np.zeros((len(weights) // per_event, grid.num_x, grid.num_y), np.float32)
+    k = len(which) * per_event
+    gx = lateral.profiles_1d(x_mm, grid.low_x_mm, grid.cell_x_mm, grid.num_x, widths_mm, which)
+    gy = lateral.profiles_1d(y_mm, grid.low_y_mm, grid.cell_y_mm, grid.num_y, widths_mm, which)
+    gx = (gx * weights[:, which, None]).reshape(-1, k, grid.num_x)
     gy = gy.reshape(-1, k, grid.num_y)
     return np.matmul(gx.transpose(0, 2, 1), gy)
 

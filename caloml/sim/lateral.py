@@ -49,6 +49,14 @@ def width_grid(
     return edges, widths
 
 
+def _mass_below(radius_mm: np.ndarray, edges_mm: np.ndarray) -> np.ndarray:
+    """[..., K-1] float32: mass of the kernel of scale R in widths below each edge,
+    ``exp(−R²/2σ²)``."""
+    r2 = (np.asarray(radius_mm, np.float32) ** 2)[..., None]
+    inv2s2 = (0.5 / np.asarray(edges_mm, np.float64) ** 2).astype(np.float32)
+    return np.exp(-r2 * inv2s2)
+
+
 def mixture_weights(
     energy_gev: np.ndarray, radius_mm: np.ndarray, edges_mm: np.ndarray
 ) -> np.ndarray:
@@ -62,9 +70,7 @@ def mixture_weights(
     Returns:
         [M, K] energy per Gaussian width; sums to ``energy_gev.sum(1)`` exactly (up to rounding).
     """
-    r2 = (np.asarray(radius_mm, np.float32) ** 2)[..., None]
-    inv2s2 = (0.5 / np.asarray(edges_mm, np.float64) ** 2).astype(np.float32)
-    cum = np.exp(-r2 * inv2s2)  # [M, C, K-1]: mass of widths below each edge
+    cum = _mass_below(radius_mm, edges_mm)  # [M, C, K-1]: mass of widths below each edge
     e = np.asarray(energy_gev, np.float32)
     below = np.einsum("mc,mck->mk", e, cum)
     total = e.sum(axis=1, keepdims=True)
@@ -87,9 +93,7 @@ def mixture_weights_by_group(
     Returns:
         [M, G, K] energy per group and Gaussian width; sums over K to each group's energy.
     """
-    r2 = (np.asarray(radius_mm, np.float32) ** 2)[..., None]
-    inv2s2 = (0.5 / np.asarray(edges_mm, np.float64) ** 2).astype(np.float32)
-    cum = np.exp(-r2 * inv2s2)  # [M, C, K-1]
+    cum = _mass_below(radius_mm, edges_mm)  # [M, C, K-1]
     one_hot = np.arange(num_groups)[:, None] == np.asarray(group)[None, :]  # [G, C]
     e = np.asarray(energy_gev, np.float32)[:, None, :] * one_hot  # [M, G, C]
     below = np.matmul(e, cum)
@@ -125,16 +129,17 @@ def cell_table(
 
 def profiles_1d(
     position_mm: np.ndarray, low_edge_mm: float, cell_mm: float, num_cells: int,
-    widths_mm: tuple[float, ...],
+    widths_mm: tuple[float, ...], which: np.ndarray | None = None,
 ) -> np.ndarray:
     """Cell integrals of K Gaussians centred at ``position_mm`` along one axis.
 
     Args:
         position_mm: [M] shower centres.
         low_edge_mm: position of the window's lower edge.
+        which: indices of the K' widths wanted (default all K).
 
     Returns:
-        [M, K, num_cells] float32; rows sum to the fraction of each Gaussian in the window.
+        [M, K', num_cells] float32; rows sum to the fraction of each Gaussian in the window.
     """
     table = cell_table(float(cell_mm), int(num_cells), tuple(widths_mm))
     subcell = table.shape[0]
@@ -142,7 +147,7 @@ def profiles_1d(
     cell = np.floor(c)
     q = np.minimum(((c - cell) * subcell).astype(np.int64), subcell - 1)
     start = np.clip(2 * num_cells - cell.astype(np.int64), 0, 3 * num_cells)
-    k = np.arange(table.shape[1])
+    k = np.arange(table.shape[1]) if which is None else np.asarray(which)
     return table[q[:, None], k[None, :], start[:, None]]
 
 

@@ -24,6 +24,9 @@ class Material:
         sampling_frequency: for a sampling calorimeter, F_s = X0_eff / (d_absorber + d_active)
             of its layers; None for a homogeneous (or total-deposit) medium.
         e_over_mip: for a sampling calorimeter, ê = 1/(1 + 0.007 (Z_absorber − Z_active)).
+        attenuation_x0: the longest photon attenuation length of the medium, 1/(μ/ρ)_min at the
+            Compton minimum (3–5 MeV), in X0; the depth scale of the shower's deep tail
+            (:func:`caloml.sim.gflash.simulate_longitudinal`). None: no penetrating tail.
     """
 
     name: str
@@ -33,6 +36,7 @@ class Material:
     z_eff: float
     sampling_frequency: float | None = None
     e_over_mip: float | None = None
+    attenuation_x0: float | None = None
 
     @property
     def is_sampling(self) -> bool:
@@ -44,10 +48,17 @@ class Material:
         return math.log(self.z_eff)
 
 
+# Minimum mass attenuation coefficients (cm²/g, at 3.5–5 MeV; NIST XCOM values [mem]): Pb 0.0418,
+# W 0.0407, O 0.0307, Si 0.0307, Ar 0.0303. Mixed by mass fraction and divided by X0 in g/cm²:
+# PbWO4 (Pb 0.455, W 0.404, O 0.141; X0 = 7.39 g/cm²) 0.0398 -> 3.40 X0; the CaloGAN stack (Pb
+# 0.80, Ar 0.20; X0 = 7.35 g/cm²) 0.0395 -> 3.44 X0; W/Si (W 0.975; X0 = 6.8 g/cm²) 0.0404 ->
+# 3.64 X0.
+
 # CMS ECAL crystals as in CMS FastSim (PHYSICS.md §2, "PbWO4 (CMS FastSim)" row): the SR-GAN
 # paper's toy calorimeter quotes R_M ≈ 2.2 cm ("approximately one Molière radius" = 2.2 cm).
 PBWO4 = Material(
-    name="PbWO4", x0_mm=8.9, moliere_radius_mm=21.9, critical_energy_mev=8.74, z_eff=68.36
+    name="PbWO4", x0_mm=8.9, moliere_radius_mm=21.9, critical_energy_mev=8.74, z_eff=68.36,
+    attenuation_x0=3.40,
 )
 
 # The CaloGAN stack, 80 × (2 mm Pb + 4 mm LAr), as one effective homogeneous medium (PHYSICS.md
@@ -55,7 +66,7 @@ PBWO4 = Material(
 # CaloGAN readout sums the deposits of every volume, absorber included (PHYSICS.md §5).
 PB_LAR_CALOGAN = Material(
     name="Pb/LAr 2/4 mm (effective)", x0_mm=15.6, moliere_radius_mm=35.5,
-    critical_energy_mev=9.3, z_eff=69.4,
+    critical_energy_mev=9.3, z_eff=69.4, attenuation_x0=3.44,
 )
 
 # The thin layers of the LCD/CLIC ECAL, 2.4 mm W + 0.5 mm Si (PHYSICS.md §2 and §6; the Si
@@ -66,4 +77,5 @@ PB_LAR_CALOGAN = Material(
 W_SI_CLIC = Material(
     name="W/Si 2.4/0.5 mm (effective)", x0_mm=4.2, moliere_radius_mm=10.8,
     critical_energy_mev=8.2, z_eff=72.5, sampling_frequency=1.45, e_over_mip=0.704,
+    attenuation_x0=3.64,
 )

@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from caloml.errors import InputError
-from caloml.sim import deposit, gflash, kinematics, noise
+from caloml.sim import cells, deposit, gflash, kinematics, noise
 from caloml.sim.materials import PBWO4, Material
 
 PDG = {"photon": 22, "pi0": 111, "electron": 11, "positron": -11}
@@ -87,6 +87,19 @@ class SRGammaGeometry:
         return np.minimum(np.arange(num + 1) * self.slice_x0, self.depth_x0)
 
 
+def _block_sums(images: np.ndarray, factor: int) -> np.ndarray:
+    """[N, n/f, n/f] float64 sums of the f × f blocks of [N, n, n] float32 images.
+
+    The same float64 sums as ``reshape(N, n/f, f, n/f, f).sum(axis=(2, 4))`` in ~1/3 of the time:
+    adding the f strided slices of each axis avoids numpy's slow strided reduction.
+    """
+    num, n = images.shape[0], images.shape[1]
+    columns = images.astype(np.float64).reshape(num, n, n // factor, factor)
+    columns = sum(columns[..., i] for i in range(factor))  # [N, n, n/f]
+    rows = columns.reshape(num, n // factor, factor, n // factor)
+    return sum(rows[:, :, i] for i in range(factor))
+
+
 def simulate_chunk(
     particle: str,
     energy_gev: np.ndarray,
@@ -136,7 +149,8 @@ def simulate_chunk(
     else:
         start = np.zeros(sub_energy.shape)
     showers = gflash.simulate_longitudinal(
-        sub_energy, start, geometry.slice_edges_x0(), material, rng
+        sub_energy, start, geometry.slice_edges_x0(), material, rng,
+        start_particles=2 if particle in ("photon", "pi0") else 1,
     )
     # Each photon's shower is centred where its (slightly inclined) path reaches the depth of
     # its energy centroid; the tilt of <= 2° across the shower depth is neglected.
@@ -151,19 +165,25 @@ def simulate_chunk(
     x = origin[:, 0] + lever * np.cos(azimuth)
     y = origin[:, 1] + lever * np.sin(azimuth)
 
-    (images,) = deposit.expected_images(showers, x, y, [geometry.grid], per_event=per_event)
-    images = images.reshape(num, -1)
+    core, halo = cells.electromagnetic_components(
+        showers, x, y, [geometry.grid], np.zeros(showers.slice_energy_gev.shape[1], np.int64),
+        rng, per_event=per_event, wander=add_noise)
+    expected = [c.images_gev[0].reshape(num, -1) for c in (core, halo)]
     event_deposit = deposited.reshape(num, per_event).sum(axis=1)
-    in_window = images.sum(axis=1, dtype=np.float64)
+    in_window = sum(e.sum(axis=1, dtype=np.float64) for e in expected)
+    leakage = showers.leakage_gev.reshape(num, per_event).sum(axis=1)
     if add_noise:
-        spot = showers.spot_energy_gev.reshape(num, per_event)
-        sub_deposit = deposited.reshape(num, per_event)
-        event_spot = np.sum(spot * sub_deposit, axis=1) / np.maximum(event_deposit, 1e-12)
-        images = noise.add_shower_noise(images, event_spot, rng)
+        images = noise.mixed_compound_gamma(
+            expected, [c.quantum_gev[:, 0] for c in (core, halo)],
+            [c.shape for c in (core, halo)], rng)
+        images, empty = noise.keep_sums(images, in_window)
+        leakage = leakage + empty
+    else:
+        images = sum(expected)
     images = np.maximum(images, 0.0).astype(np.float32)
     n, f = geometry.num_cells, geometry.downsample
     hr = images.reshape(num, n, n)
-    lr = hr.reshape(num, n // f, f, n // f, f).sum(axis=(2, 4), dtype=np.float64)
+    lr = _block_sums(hr, f)
     weights = deposited.reshape(num, per_event)
     shower_max = np.sum(showers.shower_max_x0.reshape(num, per_event) * weights, axis=1) / (
         np.maximum(event_deposit, 1e-12)
@@ -175,7 +195,7 @@ def simulate_chunk(
         "pdg": np.full(num, PDG[particle], np.int32),
         "opening_angle_rad": opening.astype(np.float32),
         "impact_xy_mm": gun.astype(np.float32),
-        "leakage_gev": showers.leakage_gev.reshape(num, per_event).sum(axis=1).astype(np.float32),
+        "leakage_gev": leakage.astype(np.float32),
         "out_of_window_gev": (event_deposit - in_window).astype(np.float32),
         "shower_max_x0": shower_max.astype(np.float32),
         "num_drawn": np.int64(num_drawn),

@@ -21,9 +21,10 @@ import numpy as np
 
 from caloml import sim
 from caloml.data import preprocessing, srgamma
-from caloml.observables import showers, statistics
+from caloml.observables import layered, showers, statistics
 from caloml.sim import clic
 from caloml.simreport import config as config_lib
+from caloml.simreport import geant4
 
 
 def mean(values: np.ndarray) -> float | None:
@@ -112,7 +113,8 @@ def clic_metrics(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Physics figures of the ``clic`` geometry (the README's CLIC table).
 
-    Electron calibration and resolution per energy with the a/√E ⊕ b fit, HCAL/ECAL of
+    Electron calibration and resolution per energy at the EM scale with the a/√E ⊕ b fit, the
+    sampling fraction ECAL/50/E of the files' readout (3DGAN's Fig. 10), HCAL/ECAL of
     electrons and charged pions (the π± selection's efficiency per energy range), the π⁰
     opening-angle selection, reco-angle residuals of photons, and per-event slopes of the layer
     barycentres against cot θ.
@@ -133,14 +135,19 @@ def clic_metrics(
     arrays: dict[str, Any] = {"response": {}, "hcal_ecal": {}, "slopes": {}}
     sigma = []
     for energy in energies_gev:
+        # The response at the EM scale (readout em_scale), and the sampling fraction of the
+        # files' convention (raw active energy × 50, 3DGAN's Fig. 10: ECAL / 50 / E).
         ecal, hcal = _window_sums(sim.simulate("clic", "electron", num_showers,
-                                               energy_gev=energy, **common))
+                                               energy_gev=energy, readout="em_scale", **common))
+        raw_ecal, _ = _window_sums(sim.simulate("clic", "electron", num_showers,
+                                                energy_gev=energy, **common))
         response = (ecal + hcal) / energy
         arrays["response"][energy] = response
         sigma.append(float(response.std()))
-        metrics["electron"][f"{energy:g}"] = {"mean_sum_over_e": float(response.mean()),
-                                              "sigma_over_e": sigma[-1],
-                                              "hcal_over_e": float(np.mean(hcal) / energy)}
+        metrics["electron"][f"{energy:g}"] = {
+            "mean_sum_over_e": float(response.mean()), "sigma_over_e": sigma[-1],
+            "hcal_over_e": float(np.mean(hcal) / energy),
+            "sampling_fraction": float(np.mean(raw_ecal) / clic.FILE_SCALE / energy)}
     a, b = statistics.fit_resolution(np.asarray(energies_gev), np.asarray(sigma))
     metrics["electron_resolution"] = {"stochastic": a, "constant": b,
                                       "calice_siw": config_lib.CALICE_SIW_RESOLUTION}
@@ -193,15 +200,18 @@ def _layers(data) -> list[np.ndarray]:
 
 
 def calogan_metrics(
-    num_showers: int = 2_000, seed: int = 1, workers: int = 2,
+    num_showers: int = 10_000, seed: int = 1, workers: int = 2,
     energies_gev: tuple[float, ...] = config_lib.CALOGAN_ENERGIES_GEV,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Layer fractions and cell-level observables of the ``calogan`` geometry.
+    """Layer fractions, and every observable of the Geant4 reference, of the ``calogan`` geometry.
 
     Positrons at the fixed ``energies_gev`` give the mean energy fraction per layer, against
-    PHYSICS.md §5's expectation. Every particle at the public files' uniform 1-100 GeV gives
-    the CaloGAN paper's cell-level observables: the sparsity (fraction of cells with energy)
-    and E_ratio (two hottest cells) per layer, and the bookkeeping (cells + overflow) / E.
+    PHYSICS.md §5's expectation. Every particle at the public files' uniform 1-100 GeV gives the
+    CaloGAN 1D shower shapes (:func:`caloml.observables.layered.shower_shapes`) compared with
+    the Geant4 histograms digitised from the CaloGAN authors' notebook
+    (:func:`caloml.simreport.geant4.load_calogan_reference`): per observable and particle the
+    mean of both and the separation power ½Σ(h₁−h₂)²/(h₁+h₂) on the reference's bins, and the
+    bookkeeping (cells + overflow) / E.
 
     Args:
         num_showers: showers per energy point and per particle.
@@ -211,7 +221,8 @@ def calogan_metrics(
 
     Returns:
         ``(metrics, arrays)``: the numbers, and ``samples`` (per particle the 1-100 GeV layers
-        in MeV and ``energy`` in GeV) for :mod:`caloml.simreport.figures`.
+        in MeV, ``energy`` in GeV and ``features``) and ``reference`` (the Geant4 fixture) for
+        :mod:`caloml.simreport.figures`.
     """
     common = dict(seed=seed, workers=workers)
     metrics: dict[str, Any] = {"num_showers": num_showers, "positron_layer_fractions": {}}
@@ -224,18 +235,29 @@ def calogan_metrics(
             "caloml": fractions.mean(axis=0).tolist(),
             "expected": list(config_lib.CALOGAN_EXPECTED_FRACTIONS.get(f"{energy:g}", ())),
         }
+    reference = geant4.load_calogan_reference()
     samples = {}
     for particle in config_lib.CALOGAN_PARTICLES:
         data = sim.simulate("calogan", particle, num_showers, **common)
         layers = _layers(data)
         energy = np.asarray(data["energy"], np.float64)[:, 0]
-        samples[particle] = {"layers": layers, "energy": energy}
+        features = layered.shower_shapes(layers)
+        samples[particle] = {"layers": layers, "energy": energy, "features": features}
         deposited = sum(layer.sum(axis=(1, 2)) for layer in layers)
         deposited = deposited + np.asarray(data["overflow"], np.float64).sum(axis=1)
-        metrics[particle] = {
-            "sparsity": [mean(showers.sparsity(layer)) for layer in layers],
-            "energy_ratio": [mean(showers.energy_ratio(layer)) for layer in layers],
-            "deposited_over_energy": mean(1e-3 * deposited / energy),
-        }
-    metrics["geant4_positron"] = config_lib.CALOGAN_GEANT4_POSITRON
-    return metrics, {"samples": samples}
+        metrics[particle] = {"deposited_over_energy": mean(1e-3 * deposited / energy)}
+    powers = geant4.separation_powers({p: s["features"] for p, s in samples.items()}, reference)
+    comparison = {}
+    for name, entry in reference["observables"].items():
+        feature, factor = geant4.FEATURES[name]
+        comparison[name] = {}
+        for particle, sample in samples.items():
+            values = np.asarray(sample["features"][feature], np.float64) * factor
+            comparison[name][particle] = {
+                "caloml_mean": geant4.binned_mean(values, entry["bin_edges"]),
+                "geant4_mean": entry["geant4"][particle]["mean"],
+                "separation_power": powers[name][particle],
+            }
+    metrics["geant4_comparison"] = comparison
+    metrics["geant4_source"] = reference["source"]
+    return metrics, {"samples": samples, "reference": reference}

@@ -136,4 +136,9 @@ def _calogan(config: config_lib.ReportConfig, plots: str) -> dict[str, Any]:
     figures.plot_calogan_layer_fractions(samples, config_lib.CALOGAN_EXPECTED_FRACTIONS,
                                          os.path.join(plots, "layer_fractions"))
     figures.plot_calogan_cell_spectra(samples, os.path.join(plots, "cell_spectra"))
+    powers = {name: {p: v["separation_power"] for p, v in entry.items()}
+              for name, entry in metrics["geant4_comparison"].items()}
+    for particle, sample in samples.items():
+        figures.plot_calogan_geant4(sample["features"], arrays["reference"], particle, powers,
+                                    os.path.join(plots, f"geant4_{particle}"))
     return metrics

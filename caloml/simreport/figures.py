@@ -462,3 +462,55 @@ def plot_calogan_cell_spectra(
         ax.set_ylabel("fraction of non-empty cells per bin")
         ax.legend(fontsize="small")
     return plotting.save_figure(fig, path_stem)
+
+
+def plot_calogan_geant4(
+    features: Mapping[str, np.ndarray], reference: Mapping, particle: str,
+    powers: Mapping[str, Mapping[str, float]], path_stem: str | os.PathLike,
+) -> list[str]:
+    """caloml's CaloGAN shower shapes over the digitised Geant4 histograms, one panel each.
+
+    Args:
+        features: :func:`caloml.observables.layered.shower_shapes` of caloml's showers (MeV).
+        reference: the fixture (:func:`caloml.simreport.geant4.load_calogan_reference`).
+        particle: ``positron``, ``photon`` or ``piplus``.
+        powers: ``{observable: {particle: separation power}}`` for the panel titles.
+        path_stem: where to save.
+    """
+    from caloml.simreport import geant4
+
+    observables = reference["observables"]
+    columns = 5
+    rows = -(-len(observables) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.0 * columns, 3.1 * rows),
+                             layout="constrained")
+    for ax, (name, entry) in zip(axes.ravel(), observables.items(), strict=False):
+        edges = np.asarray(entry["bin_edges"], np.float64)
+        widths = np.diff(edges)
+        truth = entry["geant4"][particle]
+        density = np.array([np.nan if v is None else v for v in truth["density"]], np.float64)
+        low = np.array([np.nan if v is None else v for v in truth["density_low"]], np.float64)
+        high = np.array([np.nan if v is None else v for v in truth["density_high"]], np.float64)
+        feature, factor = geant4.FEATURES[name]
+        values = np.asarray(features[feature], np.float64) * factor
+        counts = np.histogram(values[np.isfinite(values)], edges)[0].astype(np.float64)
+        # The notebook's normed histograms: density over the entries inside the bins.
+        ours = counts / max(counts.sum(), 1.0) / widths
+        ax.stairs(np.nan_to_num(density), edges, fill=True, color="0.75", label="Geant4")
+        ax.stairs(np.nan_to_num(high), edges, baseline=np.nan_to_num(low), fill=True,
+                  color="0.45", alpha=0.5)
+        ax.stairs(ours, edges, color="C3", label="caloml")
+        ax.set_xscale("log" if entry["x_scale"] == "log" else "linear")
+        if entry["y_scale"] == "log":
+            ax.set_yscale("log")
+        unit = f" [{entry['unit']}]" if entry["unit"] else ""
+        ax.set_xlabel(name.replace("_", " ") + unit, fontsize="small")
+        power = powers.get(name, {}).get(particle, float("nan"))
+        ax.set_title(f"separation {power:.3f}", fontsize="small")
+    for ax in axes.ravel()[len(observables):]:
+        ax.axis("off")
+    axes.ravel()[0].legend(fontsize="small")
+    fig.suptitle(f"CaloGAN {plotting.particle_label(particle)} 1-100 GeV: caloml vs Geant4 "
+                 f"(digitised from {reference['source']['repository']} "
+                 f"{reference['source']['path']})")
+    return plotting.save_figure(fig, path_stem)

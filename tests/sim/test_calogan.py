@@ -122,12 +122,21 @@ def test_beam_on_a_cell_corner_shares_the_core_symmetrically():
     assert np.unravel_index(layer2.argmax(), layer2.shape) in {(5, 2), (5, 3), (6, 2), (6, 3)}
 
 
-def test_spot_noise_keeps_each_layers_sum_and_makes_low_energy_images_sparse():
+def test_fluctuations_keep_each_layers_sum_and_make_low_energy_images_sparse():
     args = ("positron", np.full(300, 2.0))
     clean = calogan.simulate_chunk(*args, np.random.default_rng(1), add_noise=False)
     noisy = calogan.simulate_chunk(*args, np.random.default_rng(1))
-    np.testing.assert_allclose(_layer_sums_mev(noisy), _layer_sums_mev(clean), rtol=1e-5)
-    np.testing.assert_array_equal(noisy["overflow"], clean["overflow"])
+    clean_sums, noisy_sums = _layer_sums_mev(clean), _layer_sums_mev(noisy)
+    # A layer without any deposit is empty, its expected energy booked as leakage; the others
+    # keep their expected sum (total-absorption readout).
+    empty = noisy_sums == 0
+    assert 0 < empty[:, 2].mean() < 0.9 and not empty[:, :2].any()
+    np.testing.assert_allclose(noisy_sums[~empty], clean_sums[~empty], rtol=1e-5)
+    np.testing.assert_allclose(
+        1000 * (noisy["leakage_gev"] - clean["leakage_gev"]),
+        np.where(empty, clean_sums, 0).sum(1), rtol=1e-4, atol=1e-4)
+    # The wandering core moves a little energy across the window's edge.
+    np.testing.assert_allclose(noisy["overflow"], clean["overflow"], rtol=1e-3)
     assert (clean["layer_0"] > 0).all()
     assert (noisy["layer_0"] == 0).mean() > 0.5
     assert not np.allclose(noisy["layer_1"], clean["layer_1"])
@@ -199,18 +208,31 @@ def test_bad_requests_fail_before_any_work(kwargs, match):
 def _pion_sample(num, energy, seed):
     data = simulate("calogan", "piplus", num, energy, seed=seed, truth=True)
     deposit_mev = _layer_sums_mev(data).sum(1) + data["overflow"].sum(1)
-    # No energy beyond the MIP track: the 272 MeV of a full crossing and nothing else (a pion
-    # interacting in the last millimetres may add less than the 0.5 MeV margin: ≈ 0.1% of all).
-    return data, deposit_mev, deposit_mev < calogan.CaloGANGeometry().mip_total_mev + 0.5
+    # A pion crossing the stack leaves 412 MeV on average at 50 GeV (Landau: 2% above 600 MeV);
+    # one interacting in the last centimetres may leave less than 600 MeV too.
+    return data, deposit_mev, deposit_mev < 600.0
+
+
+def _crossing_pions(monkeypatch, energy_gev, num, seed, t_int_lambda=10.0, add_noise=True):
+    """simulate_chunk of pions whose first interaction is forced to ``t_int_lambda``."""
+    monkeypatch.setattr(hadron, "sample_first_interaction",
+                        lambda size, rng: np.full(size, t_int_lambda))
+    return calogan.simulate_chunk("piplus", np.full(num, energy_gev),
+                                  np.random.default_rng(seed), add_noise=add_noise)
+
+
+def _energy_ratio(images) -> np.ndarray:
+    """(E1 − E2)/(E1 + E2) of the two hottest cells (NaN for an empty layer)."""
+    top = -np.sort(-images.reshape(len(images), -1).astype(np.float64), axis=1)[:, :2]
+    with np.errstate(invalid="ignore"):
+        return (top[:, 0] - top[:, 1]) / top.sum(1)
 
 
 def test_a_third_of_the_pions_cross_the_stack_as_mips():
     """1.28 λ_I deep, λ_π = 1.2 λ_I: exp(−480/449) = 0.343 never interact (PHYSICS.md §4-5).
 
     5,000 pions: statistical error 0.007; asserted within 0.03 of the expectation and inside
-    the issue's 30–35% band. Each leaves exactly the 272 MeV of a MIP crossing the whole stack
-    (51 / 196.6 / 24.4 MeV in the three layers, 0.567 MeV/mm), split equally among the cells
-    whose edges or corner the beam axis runs along, with the rest as leakage.
+    the issue's 30–35% band.
     """
     geometry = calogan.CaloGANGeometry()
     expected = np.exp(-geometry.depth_mm / (hadron.PION_LAMBDA_OVER_LAMBDA_I
@@ -218,28 +240,87 @@ def test_a_third_of_the_pions_cross_the_stack_as_mips():
     assert 0.30 < expected < 0.35
     data, deposit_mev, mip = _pion_sample(5000, 50.0, seed=10)
     assert abs(mip.mean() - expected) < 0.03 and 0.30 < mip.mean() < 0.35
-    np.testing.assert_allclose(deposit_mev[mip], 272.0, rtol=1e-5)
-    np.testing.assert_allclose(_layer_sums_mev(data)[mip].mean(0),
-                               [272.0 * 90 / 480, 272.0 * 347 / 480, 272.0 * 43 / 480],
-                               rtol=1e-5)
-    np.testing.assert_allclose(data["leakage_gev"][mip], 50.0 - 0.272, rtol=1e-5)
-    layer1 = data["layer_1"][mip]
-    np.testing.assert_allclose(layer1[:, 5:7, 5:7], 272.0 * 347 / 480 / 4, rtol=1e-5)
-    assert layer1.sum() == pytest.approx(layer1[:, 5:7, 5:7].sum(), rel=1e-6)
-    np.testing.assert_allclose(data["layer_0"][mip][:, 1, 47:49], 272.0 * 90 / 480 / 2,
-                               rtol=1e-5)
-    np.testing.assert_allclose(data["layer_2"][mip][:, 5:7, 2:4], 272.0 * 43 / 480 / 4,
-                               rtol=1e-5)
     # Interacting pions deposit much more, but far from all of their energy: the stack is
-    # shallow and e/h = 1.4.
+    # shallow and e/h = 1.47.
     assert 0.2 < np.mean(deposit_mev[~mip]) / 50_000.0 < 0.8
+
+
+def test_crossing_pions_lose_landau_distributed_energy_with_the_relativistic_rise(monkeypatch):
+    """Layer losses of pions crossing the stack: mode at PDG's Δ_p of the layer (Pb + LAr at the
+    pion's βγ: 49.6 / 205.4 / 22.8 MeV at 1 GeV, 55.2 / 226.6 / 25.5 at 50 GeV) within 5%, a
+    Landau tail, and a median that rises with βγ (the relativistic rise, ≈ 10% from 1 to 50 GeV;
+    the mean, 53 → 77 MeV in layer 0, is dominated by rare GeV δ-rays and is tested in
+    test_hadron). Besides δ-rays the track leaves nothing far from the beam."""
+    medians = []
+    for energy_gev in (1.0, 50.0):
+        data = _crossing_pions(monkeypatch, energy_gev, 3000, seed=20)
+        sums = _layer_sums_mev(data) + data["overflow"]
+        bg = hadron.beta_gamma(energy_gev)
+        for i, depth in enumerate((90.0, 347.0, 43.0)):
+            mpv, xi = hadron.landau_parameters(hadron.CALOGAN_STACK, bg, depth)
+            counts, edges = np.histogram(sums[:, i], np.arange(mpv - 4 * xi, mpv + 8 * xi,
+                                                               0.2 * xi))
+            mode = 0.5 * (edges[:-1] + edges[1:])[np.convolve(counts, np.ones(5), "same").argmax()]
+            assert mode == pytest.approx(mpv, rel=0.05), (energy_gev, i)
+            if energy_gev > 10:  # δ-rays up to T_max = 35 GeV (at 1 GeV: 50 MeV, 5–40 ξ)
+                assert np.mean(sums[:, i] > mpv + 10 * xi) > 0.01, i
+        medians.append(np.median(sums, axis=0))
+        np.testing.assert_allclose(1000 * data["leakage_gev"], 1000 * energy_gev - sums.sum(1),
+                                   rtol=1e-5)
+        layer1 = data["layer_1"].astype(np.float64)
+        assert layer1[:, 5:7, 5:7].sum() > 0.97 * layer1.sum()
+    rise = medians[1] / medians[0]
+    assert np.all((1.06 < rise) & (rise < 1.25)), rise
+
+
+def test_pion_tracks_leave_continuous_energy_ratios_on_the_cell_edge(monkeypatch):
+    """The beam runs along the edge y = 0 of two layer-0 strips. The track scatters to one side
+    (by 2 mm at 1 GeV, 20 µm at 100 GeV) and its δ-rays (≈ half of the loss above 0.1 MeV)
+    land on both: E_ratio is spread over [0, 1] (before, the track was split 50/50 and E_ratio
+    was exactly 0 in 84% of all π⁺ events)."""
+    crossing = _crossing_pions(monkeypatch, 50.0, 2000, seed=21)
+    ratio = _energy_ratio(crossing["layer_0"])
+    assert np.mean(ratio == 0) < 0.01
+    assert 0.2 < np.nanmean(ratio) < 0.8
+    assert np.mean(ratio > 0.99) < 0.3
+    hot = crossing["layer_0"][:, 1, 47:49].astype(np.float64).sum(1)
+    assert np.median(hot / crossing["layer_0"].reshape(2000, -1).sum(1)) > 0.9
+    monkeypatch.undo()
+    everything = simulate("calogan", "piplus", 2000, (1.0, 100.0), seed=22)
+    ratio = _energy_ratio(everything["layer_0"])
+    assert np.mean(ratio == 0) < 0.05 and 0.3 < np.nanmean(ratio) < 0.7
+
+
+def test_backsplash_puts_energy_in_layer0_for_pions_interacting_deep(monkeypatch):
+    """Interacting 300 mm deep (layer 1), a 50 GeV pion's neutron halo reaches back: layer 0
+    holds ≈ 1% of the halo on top of the track, in many small deposits spread over the layer,
+    where a crossing pion hits a few cells around the beam."""
+    deep = _crossing_pions(monkeypatch, 50.0, 500, seed=23, t_int_lambda=300.0 / 374.0)
+    crossing = _crossing_pions(monkeypatch, 50.0, 500, seed=23)
+    hits_deep = (deep["layer_0"] > 0).reshape(500, -1).sum(1)
+    hits_crossing = (crossing["layer_0"] > 0).reshape(500, -1).sum(1)
+    assert np.median(hits_crossing) < 10
+    assert np.median(hits_deep) > 30
+    extra = _layer_sums_mev(deep)[:, 0] - _layer_sums_mev(crossing)[:, 0]
+    assert 1.0 < np.median(extra) < 200.0
+
+
+def test_expected_pion_images_split_the_track_on_cell_edges(monkeypatch):
+    """Without fluctuations the track's mean loss is split equally among the cells whose edge
+    or corner the beam runs along (the mean over its scattering)."""
+    data = _crossing_pions(monkeypatch, 50.0, 4, seed=24, add_noise=False)
+    bg = hadron.beta_gamma(50.0)
+    per_layer = [hadron.mean_loss_mev(hadron.CALOGAN_STACK, bg, d) for d in (90.0, 347.0, 43.0)]
+    np.testing.assert_allclose(data["layer_0"][:, 1, 47:49], per_layer[0] / 2, rtol=1e-5)
+    np.testing.assert_allclose(data["layer_1"][:, 5:7, 5:7], per_layer[1] / 4, rtol=1e-5)
+    np.testing.assert_allclose(data["layer_2"][:, 5:7, 2:4], per_layer[2] / 4, rtol=1e-5)
 
 
 def test_pion_showers_are_much_wider_than_positron_showers():
     """Share of layer 1 outside its central 2×2 cells (80×80 mm) at 50 GeV.
 
     Positrons (R_M = 35.5 mm): ≈ 0.10; interacting π⁺ (R ≈ 0.17 λ per λ of depth, twice that
-    for some showers): ≈ 0.25.
+    for some showers, and the neutron halo): ≈ 0.3.
     """
     def outside(layer1):
         layer1 = layer1.astype(np.float64)
@@ -254,7 +335,8 @@ def test_pion_showers_are_much_wider_than_positron_showers():
 
 
 def test_pion_energy_bookkeeping_is_exact():
-    """Σ cells + Σ overflow + leakage = E, with leakage = back leakage + invisible (e/h)."""
+    """Σ cells + Σ overflow + leakage = E, with leakage = back leakage, the neutron halo leaving
+    the stack and the invisible nuclear binding energy."""
     data = simulate("calogan", "piplus", 1000, (1.0, 100.0), seed=12, truth=True)
     energy_mev = 1000.0 * data["energy"][:, 0].astype(np.float64)
     total = _layer_sums_mev(data).sum(1) + data["overflow"].sum(1) + 1000.0 * data["leakage_gev"]

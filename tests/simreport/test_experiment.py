@@ -97,8 +97,14 @@ def test_calogan_report(tmp_path):
     assert proc.returncode == 0, proc.stderr
     metrics = json.loads((workdir / "metrics.json").read_text())
     assert set(metrics["positron_layer_fractions"]) == {"1", "10", "100"}
-    assert set(metrics) >= {"positron", "photon", "piplus", "geant4_positron"}
-    _figures(workdir, ("layer_averages", "layer_fractions", "cell_spectra"))
+    assert set(metrics) >= {"positron", "photon", "piplus", "geant4_comparison"}
+    comparison = metrics["geant4_comparison"]
+    assert len(comparison) == 23 and set(comparison["sparsity_layer0"]) == {
+        "positron", "photon", "piplus"}
+    for entry in comparison["sparsity_layer0"].values():
+        assert 0 <= entry["separation_power"] <= 1 and 0 < entry["geant4_mean"] < 1
+    _figures(workdir, ("layer_averages", "layer_fractions", "cell_spectra", "geant4_positron",
+                       "geant4_photon", "geant4_piplus"))
 
 
 @pytest.mark.parametrize("energy", ["0.5", "abc", "5"])
