@@ -66,6 +66,8 @@ CORE_SPOT_SHAPE = 1.0
 # of ≥ 5 mm receives its whole energy: the deposit spectrum is the spectrum of the photons that
 # leave the core, which in lead peaks at 0.5–2 MeV (between photo-absorption below and pair
 # production above) with a long tail both ways (shape < 1: a continuum from keV to several MeV).
+# Within that estimate, 1 MeV was chosen with the Geant4 occupancy of CaloGAN's layers 1 and 2
+# (0.5 MeV makes them too full, 2 MeV too empty; README, deviations).
 HALO_DEPOSIT_GEV = 1e-3
 HALO_SHAPE = 0.7
 # Depth over which a slice's core keeps the position of its tracks: one Heitler generation.
