@@ -45,7 +45,6 @@ class Showers:
         leakage_gev: energy behind the back face (longitudinal leakage).
         core_radius_mm, tail_radius_mm: R_C·R_M and R_T·R_M at the slice centre.
         core_fraction: p(τ), the share of the slice energy in the core.
-        spot_energy_gev: energy-weighted mean GFlash spot energy (sets the fluctuations).
         slice_spots: mean number of GFlash spots in each slice (from the spot profile), for
             spot energies of groups of slices (:func:`caloml.sim.deposit.group_spot_energy`).
         shower_max_x0: depth of the individual shower maximum, start + T, from the face.
@@ -62,7 +61,6 @@ class Showers:
     core_radius_mm: np.ndarray
     tail_radius_mm: np.ndarray
     core_fraction: np.ndarray
-    spot_energy_gev: np.ndarray
     slice_spots: np.ndarray
     shower_max_x0: np.ndarray
     slice_depth_x0: np.ndarray | None = None
@@ -205,18 +203,14 @@ def simulate_longitudinal(
     ]
     r_core, r_tail, p = radial_parameters(energy[:, None], tau, material)
 
-    # Spots follow their own, earlier profile (T_s, α_s); a slice's spots share its energy.
-    # The energy-weighted mean spot energy gives the variance of the compound-Poisson noise.
+    # Spots follow their own, earlier profile (T_s, α_s); a slice's spots share its energy
+    # (:func:`caloml.sim.deposit.group_spot_energy` turns them into each layer's spot energy).
     z = material.z_eff
     t_spot = t_max * (0.698 + 0.00212 * z)
     alpha_spot = np.maximum(alpha * (0.639 + 0.00334 * z), MIN_ALPHA)
     beta_spot = (alpha_spot - 1.0) / t_spot
     spot_share = np.diff(special.gammainc(alpha_spot[:, None], beta_spot[:, None] * local), axis=1)
     spots = num_spots(energy, material)[:, None] * spot_share
-    deposited = np.maximum(energy - leakage, 1e-12)
-    # At least one spot per slice, as GFlash gives every step at least one spot.
-    spot_energy = np.sum(slice_energy**2 / np.maximum(spots, 1.0), axis=1) / deposited
-    spot_energy = np.minimum(spot_energy, deposited)
 
     rm = material.moliere_radius_mm
     return Showers(
@@ -225,7 +219,6 @@ def simulate_longitudinal(
         core_radius_mm=r_core * rm,
         tail_radius_mm=r_tail * rm,
         core_fraction=p,
-        spot_energy_gev=spot_energy,
         slice_spots=spots,
         shower_max_x0=start_x0 + t_max,
         slice_depth_x0=middle,

@@ -626,7 +626,6 @@ class PionShowers:
             core_radius_mm=_interleave(pi0_radius, ion.core_radius_mm),
             tail_radius_mm=_interleave(em_radius, halo_radius),
             core_fraction=_interleave(em_core, had_core),
-            spot_energy_gev=_interleave(em.spot_energy_gev, ion.spot_energy_gev),
             slice_spots=_interleave(em.slice_spots + pi0.slice_spots, ion.slice_spots),
             shower_max_x0=_interleave(em.shower_max_x0, ion.shower_max_x0),
         )
@@ -679,7 +678,6 @@ def _subset_showers(full_size: int, rows: np.ndarray, showers: gflash.Showers,
         core_radius_mm=spread(showers.core_radius_mm, 1.0, True),
         tail_radius_mm=spread(showers.tail_radius_mm, 1.0, True),
         core_fraction=spread(showers.core_fraction, 1.0, True),
-        spot_energy_gev=spread(showers.spot_energy_gev, 1.0, False),
         slice_spots=spread(showers.slice_spots, 0.0, True),
         shower_max_x0=spread(showers.shower_max_x0, np.inf, False),
         slice_depth_x0=spread(showers.slice_depth_x0, 0.0, True),
@@ -797,18 +795,15 @@ def simulate_pions(
     em_deposit = em_slices.sum(axis=1)
     em = gflash.Showers(
         slice_energy_gev=em_slices, leakage_gev=em_energy - em_deposit, core_radius_mm=r_core,
-        tail_radius_mm=r_tail, core_fraction=p,
-        spot_energy_gev=np.sum(em_slices**2 / np.maximum(em_spots, 1.0), axis=1)
-        / np.maximum(em_deposit, 1e-12),
-        slice_spots=em_spots, shower_max_x0=t_int_x0 + (alpha_e - 1.0) / beta_e,
+        tail_radius_mm=r_tail, core_fraction=p, slice_spots=em_spots,
+        shower_max_x0=t_int_x0 + (alpha_e - 1.0) / beta_e,
     )
     ion = gflash.Showers(
         slice_energy_gev=ionisation,
         # Non-EM energy released behind the back (all of it) and the halo that left.
         leakage_gev=non_em_energy * (1.0 - had_cdf[:, -1]) + escaped,
         core_radius_mm=r_had, tail_radius_mm=r_had, core_fraction=np.ones_like(r_had),
-        spot_energy_gev=np.full(num, HADRONIC_SPOT_GEV), slice_spots=ionisation
-        / HADRONIC_SPOT_GEV,
+        slice_spots=ionisation / HADRONIC_SPOT_GEV,
         shower_max_x0=_depth_at(edges_lambda, edges_x0, t_int + (alpha_h - 1.0) / beta_h),
     )
 

@@ -17,7 +17,6 @@ def _showers(slice_energy, core_mm, tail_mm, core_fraction, slice_spots=None):
         core_radius_mm=full(np.asarray(core_mm, np.float64), e.shape),
         tail_radius_mm=full(np.asarray(tail_mm, np.float64), e.shape),
         core_fraction=full(np.asarray(core_fraction, np.float64), e.shape),
-        spot_energy_gev=np.zeros(len(e)),
         slice_spots=np.ones(e.shape) if slice_spots is None else np.asarray(slice_spots),
         shower_max_x0=np.zeros(len(e)),
     )
