@@ -23,7 +23,9 @@ import warnings
 __version__ = "0.1.0"
 
 # Every module that registers Keras classes (tests/test_init.py checks that none is missing).
-KERAS_MODULES = ("caloml.layers.rrdb", "caloml.srgan.networks")
+KERAS_MODULES = (
+    "caloml.layers.rrdb", "caloml.reco.networks", "caloml.reco.trainer", "caloml.srgan.networks",
+)
 
 
 def _register_keras_classes() -> None:

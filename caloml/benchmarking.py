@@ -152,26 +152,41 @@ def best_matmul(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return best
 
 
-def graph_flops(model: Any, input_shape: Sequence[int]) -> float:
+def conv_flops(output_shape: Sequence[int], kernel_shape: Sequence[int]) -> int:
+    """FLOP of a convolution: 2 per multiply-add, kernel volume × input channels per output.
+
+    Args:
+        output_shape: its output's shape (any batch and spatial dimensions, channels last).
+        kernel_shape: ``[k..., c_in, c_out]``.
+    """
+    return 2 * int(np.prod(output_shape)) * int(np.prod(kernel_shape[:-1]))
+
+
+def graph_flops(model: Any, input_shape: Sequence[int] | dict[str, Sequence[int]]) -> float:
     """FLOP of one forward pass of a Keras ``model`` on one example, counted from its TF graph.
 
-    Counts 2 FLOP per multiply-add of every ``Conv2D``, ``MatMul`` and ``BatchMatMul*`` op of
-    the traced inference graph (activations, additions and normalisations, a few per cent of
-    a convolutional network, are left out). An independent check of an analytic count.
+    Counts 2 FLOP per multiply-add of every ``Conv2D``, ``Conv3D``, ``MatMul`` and
+    ``BatchMatMul*`` op of the traced inference graph (activations, pooling, additions and
+    normalisations, a few per cent of a convolutional network, are left out). An independent
+    check of an analytic count.
 
     Args:
         model: the network.
-        input_shape: one example's shape, e.g. ``(6, 6, 1)``.
+        input_shape: one example's shape, e.g. ``(6, 6, 1)``, or one per input name for a
+            network with a dict of inputs, e.g. ``{"ecal": (25, 25, 25, 1), "scalars": (4,)}``.
     """
     import tensorflow as tf
 
-    spec = tf.TensorSpec((1, *input_shape), tf.float32)
+    if isinstance(input_shape, dict):
+        spec = {name: tf.TensorSpec((1, *shape), tf.float32)
+                for name, shape in input_shape.items()}
+    else:
+        spec = tf.TensorSpec((1, *input_shape), tf.float32)
     graph = tf.function(lambda x: model(x, training=False)).get_concrete_function(spec).graph
     total = 0
     for op in graph.get_operations():
-        if op.type == "Conv2D":
-            kernel = op.inputs[1].shape  # [kh, kw, c_in, c_out]
-            total += 2 * int(np.prod(op.outputs[0].shape)) * kernel[0] * kernel[1] * kernel[2]
+        if op.type in ("Conv2D", "Conv3D"):
+            total += conv_flops(op.outputs[0].shape, op.inputs[1].shape)
         elif op.type in ("MatMul", "BatchMatMul", "BatchMatMulV2", "BatchMatMulV3"):
             a = op.inputs[0].shape
             transposed = op.get_attr("transpose_a" if op.type == "MatMul" else "adj_x")

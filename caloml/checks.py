@@ -7,6 +7,7 @@ written or computed (entry scripts turn it into one line).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -45,3 +46,24 @@ def finite(config: Any, *names: str, low: float | None = None, high: float | Non
             _fail(config, name, f"{'>' if strict_low else '≥'} {low:g}", value)
         if high is not None and value > high:
             _fail(config, name, f"≤ {high:g}", value)
+
+
+def as_config(cls: type, value: Any) -> Any:
+    """``value`` as a ``cls`` dataclass: None gives the defaults; a dict (from JSON) is parsed.
+
+    Raises:
+        InputError: ``value`` is neither None, a ``cls`` nor a dict, or the dict has unknown keys.
+    """
+    if value is None:
+        return cls()
+    if isinstance(value, cls):
+        return value
+    if isinstance(value, dict):
+        fields = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(value) - fields)
+        if unknown:
+            raise InputError(f"{cls.__name__} has no setting {', '.join(unknown)}; "
+                             f"expected some of {', '.join(sorted(fields))}")
+        # JSON turns tuples into lists; the frozen dataclasses keep tuples (hashable, immutable).
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in value.items()})
+    raise InputError(f"expected a {cls.__name__} or a dict, got {type(value).__name__}")

@@ -2,13 +2,18 @@
 
     python eval/benchmark.py --model=sim --output=benchmark_sim.json
     python eval/benchmark.py --model=sr_gan --output=benchmark_sr_gan.json
+    python eval/benchmark.py --model=reco --output=benchmark_reco.json
 
 ``sim``: simulator throughput in showers/s per geometry (one and two worker processes in
 memory, and end to end into gzip HDF5) against the project's targets (about 3 minutes with the
 defaults). ``sr_gan`` (paper 000): the device's FP32 matmul rate, generator inference per batch
 size (plain and XLA) against it, one training step of SRGANTrainer against a hand-written step,
 the input-pipeline wait share, and the paper's training time projected on this device (about 5
-minutes on two CPU cores).
+minutes on two CPU cores). ``reco`` (paper 003 §5): inference showers/s of the DNN and CNN at
+batch 1000 and of GoogLeNet at a small batch (in micro-batches) against the FP32 matmul rate,
+GoogLeNet's activation memory at batch 1000, fit and prediction times of the BDT baselines,
+the resampler's showers/s on one core, and the peak memory of streaming files of 4 and 8 shuffle
+buffers (about 5 minutes on two CPU cores).
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ from caloml import cli, outputs
 from caloml.errors import UsageError
 from caloml.simreport import benchmark as sim_benchmark
 
-MODELS = ("sim", "sr_gan")
+MODELS = ("sim", "sr_gan", "reco")
+# The reconstruction networks (caloml.reco.config.NETWORKS; not imported: --help stays light).
+RECO_NETWORKS = ("dnn", "cnn", "googlenet")
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("model", "sr_gan", list(MODELS), "What is timed: the simulator or a model.")
@@ -27,7 +34,7 @@ flags.DEFINE_string("output", None, "JSON file to write; default benchmark_<mode
 flags.DEFINE_integer("seed", 1, "Seed of the simulator, the weights and the random inputs.",
                      lower_bound=0)
 flags.DEFINE_integer("repeats", None, "Repeats of every measurement; the fastest counts "
-                     "(default: 1 for sim, 3 for sr_gan).", lower_bound=1)
+                     "(default: 1 for sim, 3 for sr_gan and reco).", lower_bound=1)
 # --model=sim
 flags.DEFINE_integer("num_showers", 5000, "sim: showers per configuration.", lower_bound=1)
 flags.DEFINE_multi_enum("geometry", list(sim_benchmark.GRIDS), list(sim_benchmark.GRIDS),
@@ -35,17 +42,30 @@ flags.DEFINE_multi_enum("geometry", list(sim_benchmark.GRIDS), list(sim_benchmar
 # --model=sr_gan
 flags.DEFINE_integer("steps", 5, "sr_gan: timed training steps per repeat.", lower_bound=1)
 flags.DEFINE_list("batch_sizes", ["1", "32", "256", "1024"], "sr_gan: inference batch sizes.")
-flags.DEFINE_integer("matmul_size", 4096, "sr_gan: n of the n×n matmul giving the FP32 rate.",
-                     lower_bound=1)
+flags.DEFINE_integer("matmul_size", 4096, "sr_gan, reco: n of the n×n matmul giving the FP32 "
+                     "rate.", lower_bound=1)
+# --model=reco
+flags.DEFINE_multi_enum("network", list(RECO_NETWORKS), list(RECO_NETWORKS),
+                        "reco: networks to time (repeat the flag for several).")
+flags.DEFINE_integer("batch_size", 1000, "reco: inference batch of the DNN and CNN (paper §5.2: "
+                     "1000), batch of the streamed pipeline.", lower_bound=1)
+flags.DEFINE_integer("googlenet_batch_size", 10, "reco: GoogLeNet's inference batch (about 1 s "
+                     "per shower on a CPU), run in micro-batches of 10.", lower_bound=1)
+flags.DEFINE_integer("num_train", 1000, "reco: simulated training events per particle (γ, π⁰) "
+                     "of the BDT timings.", lower_bound=1)
+flags.DEFINE_integer("shuffle_buffer", 1024, "reco: events in the shuffle buffer of the "
+                     "streamed pipeline; the files hold 4 and 8 buffers.", lower_bound=1)
 flags.register_validator(
     "batch_sizes",
     lambda values: bool(values) and all(v.isdigit() and int(v) > 0 for v in values),
     message="--batch_sizes must be a comma-separated list of positive integers",
 )
 
-# Flags that only one --model uses.
+# Flags that only some --model values use.
 _MODEL_FLAGS = {"sim": ("num_showers", "geometry"),
-                "sr_gan": ("steps", "batch_sizes", "matmul_size")}
+                "sr_gan": ("steps", "batch_sizes", "matmul_size"),
+                "reco": ("network", "batch_size", "googlenet_batch_size", "num_train",
+                         "shuffle_buffer", "matmul_size")}
 
 
 def _benchmark_sim():
@@ -72,15 +92,34 @@ def _benchmark_sr_gan():
     return result
 
 
+def _benchmark_reco():
+    cli.import_tensorflow()
+    from caloml.reco import benchmark
+
+    settings = benchmark.BenchmarkSettings(
+        networks=tuple(dict.fromkeys(FLAGS.network)), batch_size=FLAGS.batch_size,
+        googlenet_batch_size=FLAGS.googlenet_batch_size, repeats=FLAGS.repeats or 3,
+        matmul_size=FLAGS.matmul_size, num_train=FLAGS.num_train,
+        shuffle_buffer=FLAGS.shuffle_buffer, seed=FLAGS.seed,
+    )
+    result = benchmark.benchmark_reco(settings)
+    logging.info("reco speed:\n%s", benchmark.format_summary(result))
+    return result
+
+
+_BENCHMARKS = {"sim": _benchmark_sim, "sr_gan": _benchmark_sr_gan, "reco": _benchmark_reco}
+
+
 def main(argv):
     del argv
-    for model, names in _MODEL_FLAGS.items():
-        for name in names:
-            if FLAGS[name].present and FLAGS.model != model:
-                raise UsageError(f"--{name} is an option of --model={model} only")
+    for name in dict.fromkeys(n for names in _MODEL_FLAGS.values() for n in names):
+        models = [model for model, names in _MODEL_FLAGS.items() if name in names]
+        if FLAGS[name].present and FLAGS.model not in models:
+            raise UsageError(f"--{name} is an option of "
+                             f"{' and '.join(f'--model={m}' for m in models)} only")
     output = FLAGS.output or f"benchmark_{FLAGS.model}.json"
     cli.check_output_flag("output", output)
-    result = _benchmark_sim() if FLAGS.model == "sim" else _benchmark_sr_gan()
+    result = _BENCHMARKS[FLAGS.model]()
     outputs.write_json(output, result)
     logging.info("wrote %s", output)
 

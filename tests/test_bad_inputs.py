@@ -157,6 +157,26 @@ def _cases():
         ("convert_other_layout", "train/prepare_3dgan_data.py",
          ["--input={data_valid}/photon.h5", "--output={tmp}/out.h5"], "missing key"),
         ("benchmark_unknown_model", "eval/benchmark.py", ["--model=gpt"], "flag --model=gpt"),
+        # The reconstruction study (paper 003 §5): train/reco.py, baselines, resampler, report.
+        ("reco_unknown_task", "train/reco.py", ["--task=gamma"], "flag --task=gamma"),
+        ("reco_unknown_model", "train/reco.py", ["--model=resnet"], "flag --model=resnet"),
+        ("reco_regression_without_particle", "train/reco.py", ["--task=regression"],
+         "--particle is needed by --task=regression"),
+        ("reco_particle_without_regression", "train/reco.py", ["--particle=pi0"],
+         "--particle is needed by --task=regression and only by it"),
+        ("reco_micro_batch", "train/reco.py", ["--batch_size=100", "--micro_batch=30"],
+         "batch_size=100 must be a multiple of micro_batch=30"),
+        ("bdt_unknown_method", "baselines/bdt.py", ["--method=svm"], "flag --method=svm"),
+        ("regression_unknown_particle", "baselines/regression.py", ["--particle=muon"],
+         "flag --particle=muon"),
+        ("resample_missing_data", "eval/resample.py", ["--data={tmp}/nowhere"],
+         "nowhere does not exist"),
+        ("resample_data_is_the_workdir", "eval/resample.py",
+         ["--data={data_valid}", "--workdir={data_valid}"], "would replace the originals"),
+        ("reco_report_missing_runs", "eval/reco.py", ["--runs={tmp}/nowhere"],
+         "nowhere' is not a directory"),
+        ("reco_report_without_predictions", "eval/reco.py", ["--runs={data_valid}"],
+         "no predictions*.npz under"),
     ]
     slow = [
         # train/sr_gan.py with --data and --workdir: checked in the library, after TensorFlow.
@@ -166,6 +186,11 @@ def _cases():
          "photon.h5' holds 64 events; the splits need 350 photon events"),
         ("sr_gan_workdir_is_a_file", sr_gan, [*SR_GAN, "--workdir={file}"],
          "exists and is not a directory"),
+        # train/reco.py --data: a directory of srgamma files is not the clic layout.
+        ("reco_data_other_layout", "train/reco.py", ["--data={data_valid}"],
+         "photon.h5': missing key 'ECAL'"),
+        ("reco_data_missing_particle", "train/reco.py", ["--data={data_valid}", "--task=e_pi"],
+         "no file 'electron.h5' for the electrons"),
     ]
     return [pytest.param(*case[1:], id=case[0]) for case in cases] + [
         pytest.param(*case[1:], id=case[0], marks=SLOW) for case in slow]

@@ -55,9 +55,9 @@ def why_not_reusable(
             return f"no attribute {key!r}"
         if not _same(attrs[key], value):
             return f"{key}={attrs[key]!r}, wanted {value!r}"
-    options = [k for k in spec.option_keys if k in attrs]
+    options = [k for k in spec.option_keys if k in attrs and k not in expected]
     if options:
-        return f"made with non-default options {options}"
+        return f"made with other options {options}"
     return None
 
 
@@ -71,11 +71,14 @@ def cached_simulation(
     workers: int = 1,
     truth: bool = False,
     progress: bool = False,
+    **options: Any,
 ) -> bool:
     """Simulates ``path`` with :func:`caloml.sim.simulate_to_file` unless a valid copy exists.
 
     Args:
         energy_gev: fixed energy or ``(low, high)`` range, as for ``simulate_to_file``.
+        **options: geometry options (``GeometrySpec.option_keys``; None values are left out). A
+            cached file is reused only if it was made with exactly these options.
 
     Returns:
         True if an existing file was reused.
@@ -89,6 +92,8 @@ def cached_simulation(
     expected = {"geometry": geometry, "particle": particle, "energy_gev": energy_gev,
                 "seed": seed, "num_showers": num_showers,
                 "caloml_version": caloml.__version__}
+    options = {key: value for key, value in options.items() if value is not None}
+    expected.update(options)
     why = why_not_reusable(path, geometry, expected, truth)
     if why is None:
         logging.info("reusing %s", path)
@@ -96,5 +101,5 @@ def cached_simulation(
     logging.info("simulating %d %s showers at %s into %s (cache: %s)", num_showers,
                  particle, energy_text, path, why)
     core.simulate_to_file(path, geometry, particle, num_showers, energy_gev, seed=seed,
-                          workers=workers, truth=truth, progress=progress)
+                          workers=workers, truth=truth, progress=progress, **options)
     return False

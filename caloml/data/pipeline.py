@@ -70,6 +70,7 @@ def hdf5_dataset(
     start: int = 0,
     stop: int | None = None,
     transform: Transform | None = None,
+    check_values: bool = True,
 ) -> tf.data.Dataset:
     """Streams examples ``[start, stop)`` of ``keys`` from an HDF5 file, in file order.
 
@@ -90,6 +91,8 @@ def hdf5_dataset(
         transform: optional numpy function applied to each block, ``dict[key, [n, ...]]`` to
             a dict of arrays with a common leading dimension (any keys, shapes and dtypes).
             It is traced once on the first example to derive the output signature.
+        check_values: also check that every energy is finite and non-negative (one pass over
+            the file); False checks keys, shapes and dtypes only.
 
     Returns:
         A dataset of dicts of per-example tensors: ``{key: [*field.shape]}`` in the layout's
@@ -107,7 +110,7 @@ def hdf5_dataset(
         raise ValueError("keys must name at least one key of the layout")
     if block_size < 1:
         raise ValueError(f"block_size must be >= 1, got {block_size}")
-    num_examples = hdf5.validate_file(path, layout, keys=keys)
+    num_examples = hdf5.validate_file(path, layout, check_values=check_values, keys=keys)
     stop = num_examples if stop is None else stop
     if not 0 <= start <= stop <= num_examples:
         raise ValueError(

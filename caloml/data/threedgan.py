@@ -23,6 +23,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from caloml import outputs
+from caloml.data import blocks
 from caloml.errors import InputError
 from caloml.io import hdf5, schema
 from caloml.sim import clic
@@ -218,8 +219,7 @@ def convert_file(
     attrs["source_file"] = os.path.abspath(clic_path)
     with hdf5.H5Writer(out_path, schema.THREEDGAN, num_events, attrs=attrs,
                        compression=compression) as writer:
-        for start in _progress(range(0, num_events, chunk_size), num_events, chunk_size,
-                               progress):
+        for start in blocks.block_starts(num_events, chunk_size, progress):
             block = hdf5.read_arrays(clic_path, schema.CLIC, keys=_CLIC_KEYS, start=start,
                                      stop=start + chunk_size, validate=False)
             writer.write(start, from_clic(block))
@@ -242,15 +242,3 @@ def read_3dgan(
             :func:`caloml.io.hdf5.validate_file`.
     """
     return hdf5.read_arrays(path, schema.THREEDGAN, start=start, stop=stop)
-
-
-def _progress(starts: range, total: int, chunk_size: int, enabled: bool):
-    if not enabled:
-        yield from starts
-        return
-    from tqdm import tqdm  # only needed for interactive runs
-
-    with tqdm(total=total, unit="event", smoothing=0.1) as bar:
-        for start in starts:
-            yield start
-            bar.update(min(chunk_size, total - start))

@@ -14,6 +14,7 @@ import os
 from typing import Any
 
 from caloml import checks, training
+from caloml.checks import as_config
 from caloml.data import preprocessing, srgamma
 from caloml.errors import InputError
 
@@ -47,18 +48,6 @@ def perceptual_weight(energy_gev: float) -> float:
 def intermediate_epoch(epochs: int) -> int:
     """The middle column of Fig. 8: epoch 100 (paper), or half the run if it is shorter."""
     return max(1, min(PAPER_INTERMEDIATE_EPOCH, epochs // 2))
-
-
-def as_config(cls: type, value: Any) -> Any:
-    """``value`` as a ``cls`` dataclass: None gives the defaults; a dict (from JSON) is parsed."""
-    if value is None:
-        return cls()
-    if isinstance(value, cls):
-        return value
-    if isinstance(value, dict):
-        # JSON turns tuples into lists; the frozen dataclasses keep tuples (hashable, immutable).
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in value.items()})
-    raise TypeError(f"expected a {cls.__name__} or a dict, got {type(value).__name__}")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -23,11 +23,10 @@ import keras
 import numpy as np
 from absl import logging
 
-import caloml
 from caloml import outputs
 from caloml.data import preprocessing
 from caloml.data import srgamma as srgamma_data
-from caloml.errors import InputError, MissingFileError
+from caloml.errors import MissingFileError
 from caloml.observables import showers, statistics
 from caloml.srgan import config as config_lib
 from caloml.srgan import evaluation, networks
@@ -49,41 +48,8 @@ def _check_resume(config: config_lib.SRGANExperiment, write: bool) -> None:
     Only :data:`~caloml.srgan.config.RESUMABLE_CHANGES` may differ from the stored settings, and
     ``epochs`` may not be lower than the epochs already trained.
     """
-    if os.path.exists(config.workdir) and not os.path.isdir(config.workdir):
-        raise InputError(f"--workdir={config.workdir} exists and is not a directory")
-    path = os.path.join(config.workdir, "config.json")
-    current = outputs.to_json({**dataclasses.asdict(config), "caloml_version": caloml.__version__})
-    if os.path.exists(path):
-        stored = outputs.read_json(path)
-
-        def flat(values, prefix=""):
-            out = {}
-            for key, value in values.items():
-                if isinstance(value, dict):
-                    out.update(flat(value, f"{prefix}{key}."))
-                else:
-                    out[f"{prefix}{key}"] = value
-            return out
-
-        old, new = flat(stored), flat(current)
-        changed = sorted(k for k in set(old) | set(new)
-                         if k not in config_lib.RESUMABLE_CHANGES + NOT_COMPARED
-                         and old.get(k) != new.get(k))
-        if changed:
-            details = ", ".join(f"{k}: {old.get(k)!r} → {new.get(k)!r}" for k in changed)
-            raise InputError(
-                f"work directory {config.workdir!r} holds a run with other settings ({details});"
-                " use a new --workdir or the original flags"
-            )
-        trained = checkpoint.completed_epochs(os.path.join(config.workdir, "checkpoints"))
-        if config.epochs < trained:
-            raise InputError(
-                f"--epochs={config.epochs}: work directory {config.workdir!r} holds {trained} "
-                f"trained epochs; rerun with --epochs={trained} or more, or use a new --workdir"
-            )
-    if write:
-        os.makedirs(config.workdir, exist_ok=True)
-        outputs.write_json(path, current)
+    checkpoint.check_resume(config.workdir, dataclasses.asdict(config), config.epochs,
+                            config_lib.RESUMABLE_CHANGES + NOT_COMPARED, write)
 
 
 def _hr_classifier(config: config_lib.SRGANExperiment, data: dict, validation: dict,

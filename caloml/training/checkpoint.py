@@ -11,10 +11,16 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections.abc import Sequence
+from typing import Any
 
 import keras
 import tensorflow as tf
 from absl import logging
+
+import caloml
+from caloml import outputs
+from caloml.errors import InputError
 
 # TensorFlow writes a checkpoint into "<prefix>_temp/" before merging it into its final files.
 _PARTIAL = re.compile(r"^ckpt-\d+_temp$")
@@ -27,6 +33,57 @@ def completed_epochs(directory: str) -> int:
     """
     latest = tf.train.latest_checkpoint(directory)
     return int(latest.rsplit("-", 1)[1]) if latest else 0
+
+
+def _flat(values: dict, prefix: str = "") -> dict[str, Any]:
+    out = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def check_resume(workdir: str, settings: dict[str, Any], epochs: int,
+                 resumable: Sequence[str], write: bool) -> None:
+    """Writes ``workdir/config.json`` (if ``write``), or checks an existing one is the same run.
+
+    Args:
+        workdir: the work directory.
+        settings: the resolved configuration (nested dicts; ``caloml_version`` is added).
+        epochs: the epochs requested; not fewer than those already trained in
+            ``workdir/checkpoints``.
+        resumable: dotted setting names that may differ from the stored ones (``epochs``, the
+            number of workers, ...).
+        write: write config.json (the chief only).
+
+    Raises:
+        InputError: naming every changed setting, with the remedy.
+    """
+    if os.path.exists(workdir) and not os.path.isdir(workdir):
+        raise InputError(f"--workdir={workdir} exists and is not a directory")
+    path = os.path.join(workdir, "config.json")
+    current = outputs.to_json({**settings, "caloml_version": caloml.__version__})
+    if os.path.exists(path):
+        old, new = _flat(outputs.read_json(path)), _flat(current)
+        changed = sorted(k for k in set(old) | set(new)
+                         if k not in resumable and old.get(k) != new.get(k))
+        if changed:
+            details = ", ".join(f"{k}: {old.get(k)!r} → {new.get(k)!r}" for k in changed)
+            raise InputError(
+                f"work directory {workdir!r} holds a run with other settings ({details});"
+                " use a new --workdir or the original flags"
+            )
+        trained = completed_epochs(os.path.join(workdir, "checkpoints"))
+        if epochs < trained:
+            raise InputError(
+                f"--epochs={epochs}: work directory {workdir!r} holds {trained} "
+                f"trained epochs; rerun with --epochs={trained} or more, or use a new --workdir"
+            )
+    if write:
+        os.makedirs(workdir, exist_ok=True)
+        outputs.write_json(path, current)
 
 
 class Checkpointer(keras.callbacks.Callback):

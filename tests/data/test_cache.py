@@ -34,7 +34,19 @@ def test_files_made_with_options_are_not_reused(tmp_path):
     path = str(tmp_path / "photon.h5")
     caloml.sim.simulate_to_file(path, "srgamma", "photon", 10, 50.0, seed=1, gun_sigma_mm=0.0)
     expected = {"geometry": "srgamma", "particle": "photon", "seed": 1}
-    assert "non-default options" in cache.why_not_reusable(path, "srgamma", expected, False)
+    assert "other options ['gun_sigma_mm']" in cache.why_not_reusable(
+        path, "srgamma", expected, False)
+
+
+def test_files_made_with_the_requested_options_are_reused(tmp_path):
+    path = str(tmp_path / "pi0.h5")
+    args = dict(geometry="clic", particle="pi0", num_showers=4, energy_gev=(50.0, 100.0),
+                seed=3)
+    assert cache.cached_simulation(path, **args, select_opening_angle_rad=0.01) is False
+    assert cache.cached_simulation(path, **args, select_opening_angle_rad=0.01) is True
+    # Another value of the option, or no option, is another sample.
+    assert cache.cached_simulation(path, **args, select_opening_angle_rad=0.02) is False
+    assert cache.cached_simulation(path, **args) is False
 
 
 def test_files_of_an_energy_range_are_reused(tmp_path):

@@ -1,16 +1,14 @@
 """SRGANTrainer: its updates, its metrics, the input pipeline, and mirrored replicas."""
 
 import dataclasses
-import json
 import pathlib
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
 import pytest
 import srgan_tiny
 import tensorflow as tf
+from mirrored import assert_mirrored_update_equals_single_device
 from srgan_tiny import TINY, batch, tiny_networks
 
 from caloml import errors
@@ -127,13 +125,4 @@ MIRRORED_SCRIPT = textwrap.dedent("""
 
 @pytest.mark.slow
 def test_mirrored_update_equals_single_device_update():
-    script = MIRRORED_SCRIPT.format(support=str(SUPPORT))
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert result["default"]["replicas"] == 1 and result["mirrored"]["replicas"] == 2
-    for a, b in zip(result["default"]["weights"], result["mirrored"]["weights"], strict=True):
-        np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-4, atol=1e-6)
-    for key, value in result["default"]["logs"].items():
-        assert result["mirrored"]["logs"][key] == pytest.approx(value, rel=1e-4, abs=1e-6)
+    assert_mirrored_update_equals_single_device(MIRRORED_SCRIPT.format(support=str(SUPPORT)))
