@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterator
 from typing import Any
 
 import keras
@@ -20,7 +19,6 @@ from absl import logging
 
 from caloml import outputs
 from caloml.data import reco as reco_data
-from caloml.errors import MissingFileError
 from caloml.reco import config as config_lib
 from caloml.reco import evaluation, figures, networks
 from caloml.reco import trainer as trainer_lib
@@ -114,13 +112,6 @@ def _train(config: config_lib.RecoExperiment, distribution, out: str,
     return network
 
 
-def _batches(paths: dict[str, str], config: config_lib.RecoExperiment, hcal_window: int,
-             ) -> Iterator[tuple[dict[str, np.ndarray], dict[str, np.ndarray]]]:
-    for block in reco_data.iter_blocks(paths, "test", config.data):
-        arrays = reco_data.network_arrays(block, hcal_window)
-        yield arrays, block
-
-
 def predict(network: keras.Model, paths: dict[str, str], config: config_lib.RecoExperiment,
             ) -> dict[str, np.ndarray]:
     """The network's outputs on the test split, as the arrays of a predictions file.
@@ -132,7 +123,8 @@ def predict(network: keras.Model, paths: dict[str, str], config: config_lib.Reco
     hcal = getattr(config.network, "hcal_window", reco_data.HCAL_WINDOW)
     batch = config.micro_batch or PREDICT_BATCH
     parts: dict[str, list[np.ndarray]] = {}
-    for arrays, block in _batches(paths, config, hcal):
+    for block in reco_data.iter_blocks(paths, "test", config.data):
+        arrays = reco_data.network_arrays(block, hcal)
         inputs = {name: arrays[name] for name in network.input_names}
         out = network.predict(inputs, batch_size=batch, verbose=0)
         logits = np.asarray(out["logits"], np.float64)
@@ -158,28 +150,12 @@ def evaluate(config: config_lib.RecoExperiment, network: keras.Model,
              paths: dict[str, str]) -> dict[str, Any]:
     """Writes ``predictions.npz``, ``metrics.json`` and ``plots/`` of a trained network."""
     logging.info("predicting the test split")
-    path = os.path.join(config.workdir, "predictions.npz")
-    evaluation.write_predictions(
-        path, method=config.model, task=config.task, geometry=reco_data.geometry_of(paths),
+    predictions = [evaluation.write_predictions(
+        os.path.join(config.workdir, "predictions.npz"), method=config.model, task=config.task,
+        geometry=reco_data.geometry_of(paths),
         angle="fixed" if config.data.fixed_angle else "variable",
-        arrays=predict(network, paths, config))
-    predictions = [evaluation.read_predictions(path)]
+        arrays=predict(network, paths, config))]
     metrics = evaluation.summarise(predictions)
     metrics["plots"] = figures.write_figures(predictions, os.path.join(config.workdir, "plots"))
     outputs.write_json(os.path.join(config.workdir, "metrics.json"), metrics)
     return metrics
-
-
-def evaluate_workdir(workdir: str) -> dict[str, Any]:
-    """Evaluates the exported network of a finished run in ``workdir`` again."""
-    path = os.path.join(workdir, "config.json")
-    if not os.path.exists(path):
-        raise MissingFileError(f"{path!r} does not exist: is {workdir!r} a reconstruction work "
-                               "directory (train/reco.py --workdir)?")
-    config = config_lib.RecoExperiment.from_json(outputs.read_json(path))
-    config = dataclasses.replace(config, workdir=os.path.abspath(workdir))
-    network = export.load_exported(workdir, config.model)
-    if network is None:
-        raise MissingFileError(f"{config.model}.keras and {config.model}_savedmodel/ are not "
-                               f"both in {workdir!r}: rerun train/reco.py with the same flags")
-    return evaluate(config, network, _paths(config, os.path.join(workdir, "data")))
