@@ -24,7 +24,9 @@ __version__ = "0.1.0"
 
 # Every module that registers Keras classes (tests/test_init.py checks that none is missing).
 KERAS_MODULES = (
-    "caloml.layers.rrdb", "caloml.reco.networks", "caloml.reco.trainer", "caloml.srgan.networks",
+    "caloml.layers.attention", "caloml.layers.calorimeter", "caloml.layers.locally_connected",
+    "caloml.layers.minibatch", "caloml.layers.rrdb", "caloml.calogan.networks",
+    "caloml.reco.networks", "caloml.reco.trainer", "caloml.srgan.networks",
 )
 
 

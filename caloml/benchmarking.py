@@ -208,3 +208,111 @@ def step_summary(seconds: Sequence[float], first_seconds: float) -> dict[str, An
 def paired_ratio(numerator: Sequence[float], denominator: Sequence[float]) -> float:
     """Median over rounds of numerator / denominator (each pair measured seconds apart)."""
     return float(np.median(np.asarray(numerator) / np.asarray(denominator)))
+
+
+def time_rotating(variants: dict[str, Callable[[], Any]], rounds: int,
+                  what: str = "training") -> dict[str, dict[str, Any]]:
+    """Times steps of several variants: one untimed first call each, then rotating rounds.
+
+    Each variant is called once first (its tracing, reported as ``first_step_seconds``); then
+    every round times one call of each variant, in an order rotated by one from round to round,
+    so that no variant always runs right after the same other one.
+
+    Returns:
+        ``{name: step_summary}`` (:func:`step_summary`) per variant.
+    """
+    first: dict[str, float] = {}
+    for name, fn in variants.items():
+        start = time.perf_counter()
+        sync(fn())
+        first[name] = time.perf_counter() - start
+        logging.info("%s %s: first step %.1f s", what, name, first[name])
+    seconds: dict[str, list[float]] = {name: [] for name in variants}
+    names = list(variants)
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            start = time.perf_counter()
+            sync(variants[name]())
+            seconds[name].append(time.perf_counter() - start)
+        logging.info("%s round %d/%d: %s", what, r + 1, rounds,
+                     ", ".join(f"{name} {seconds[name][-1]:.3f} s" for name in names))
+    return {name: step_summary(seconds[name], first[name]) for name in variants}
+
+
+def fit_overhead(model: Any, dataset: Any, train_function: Callable[[], Any],
+                 steps: int) -> dict[str, Any]:
+    """The cost of Keras ``fit``'s own loop: each ``fit`` step paired with one plain step.
+
+    Runs ``model.fit`` for ``steps + 1`` steps on ``dataset`` (the first, with its tracing, is
+    left out), timing every step and, right after it, one call of ``train_function`` (the
+    model's compiled train function on its own).
+
+    Returns:
+        :func:`step_summary` of the ``fit`` steps with ``ratio_to_train_function``, the median
+        of the paired ratios.
+    """
+    import keras
+
+    class PairedClock(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.fit_seconds: list[float] = []
+            self.other_seconds: list[float] = []
+
+        def on_train_batch_begin(self, batch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.fit_seconds.append(time.perf_counter() - self.start)
+            start = time.perf_counter()
+            sync(train_function())
+            self.other_seconds.append(time.perf_counter() - start)
+
+    clock = PairedClock()
+    model.fit(dataset, epochs=1, steps_per_epoch=steps + 1, verbose=0, shuffle=False,
+              callbacks=[clock])
+    result = step_summary(clock.fit_seconds[1:], clock.fit_seconds[0])
+    result["ratio_to_train_function"] = paired_ratio(clock.fit_seconds[1:],
+                                                     clock.other_seconds[1:])
+    return result
+
+
+def with_best_matmul_fraction(inference: dict[str, list[dict[str, Any]]],
+                              matmul_runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The best of ``matmul_runs``; adds ``fraction_of_best_matmul`` to every inference row.
+
+    Args:
+        inference: rows with ``flops_per_s``, per variant.
+        matmul_runs: :func:`matmul_rate` results measured during the benchmark.
+
+    Returns:
+        The best matmul run (:func:`best_matmul`).
+    """
+    matmul = best_matmul(matmul_runs)
+    for rows in inference.values():
+        for row in rows:
+            row["fraction_of_best_matmul"] = row["flops_per_s"] / matmul["flops_per_s"]
+    return matmul
+
+
+def trainer_overhead(training: dict[str, Any], goal: float) -> dict[str, Any]:
+    """The trainer's step against the hand-written one, from :func:`time_rotating` results.
+
+    Args:
+        training: with ``trainer`` and ``handwritten`` step summaries and ``trainer_fit``
+            (:func:`fit_overhead`).
+        goal: the largest acceptable median paired ratio.
+
+    Returns:
+        ``ratio`` (median per-round ratio), ``ratio_fastest``, ``goal``, ``passed`` and
+        ``fit_to_train_function``.
+    """
+    trainer, handwritten = training["trainer"], training["handwritten"]
+    ratio = paired_ratio(trainer["seconds_per_step_all"], handwritten["seconds_per_step_all"])
+    return {
+        "ratio": ratio,
+        "ratio_fastest": trainer["seconds_per_step"] / handwritten["seconds_per_step"],
+        "goal": goal,
+        "passed": bool(ratio <= goal),
+        "fit_to_train_function": training["trainer_fit"]["ratio_to_train_function"],
+    }

@@ -3,6 +3,7 @@
     python eval/benchmark.py --model=sim --output=benchmark_sim.json
     python eval/benchmark.py --model=sr_gan --output=benchmark_sr_gan.json
     python eval/benchmark.py --model=reco --output=benchmark_reco.json
+    python eval/benchmark.py --model=calogan --output=benchmark_calogan.json
 
 ``sim``: simulator throughput in showers/s per geometry (one and two worker processes in
 memory, and end to end into gzip HDF5) against the project's targets (about 3 minutes with the
@@ -13,7 +14,11 @@ minutes on two CPU cores). ``reco`` (paper 003 §5): inference showers/s of the 
 batch 1000 and of GoogLeNet at a small batch (in micro-batches) against the FP32 matmul rate,
 GoogLeNet's activation memory at batch 1000, fit and prediction times of the BDT baselines,
 the resampler's showers/s on one core, and the peak memory of streaming files of 4 and 8 shuffle
-buffers (about 5 minutes on two CPU cores).
+buffers (about 5 minutes on two CPU cores). ``calogan`` (paper 004): generator ms/shower at the
+slides' batch sizes against the FP32 matmul rate and beside the slides' runtime table, the
+forward+backward time of the CaloGAN's locally-connected layers against a Conv2D of the same
+shapes, and one training step of CaloGANTrainer against a hand-written step (about 5 minutes on
+two CPU cores).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from caloml import cli, outputs
 from caloml.errors import UsageError
 from caloml.simreport import benchmark as sim_benchmark
 
-MODELS = ("sim", "sr_gan", "reco")
+MODELS = ("sim", "sr_gan", "reco", "calogan")
 # The reconstruction networks (caloml.reco.config.NETWORKS; not imported: --help stays light).
 RECO_NETWORKS = ("dnn", "cnn", "googlenet")
 
@@ -34,16 +39,22 @@ flags.DEFINE_string("output", None, "JSON file to write; default benchmark_<mode
 flags.DEFINE_integer("seed", 1, "Seed of the simulator, the weights and the random inputs.",
                      lower_bound=0)
 flags.DEFINE_integer("repeats", None, "Repeats of every measurement; the fastest counts "
-                     "(default: 1 for sim, 3 for sr_gan and reco).", lower_bound=1)
+                     "(default: 1 for sim, 3 for sr_gan, reco and calogan).", lower_bound=1)
 # --model=sim
 flags.DEFINE_integer("num_showers", 5000, "sim: showers per configuration.", lower_bound=1)
 flags.DEFINE_multi_enum("geometry", list(sim_benchmark.GRIDS), list(sim_benchmark.GRIDS),
                         "sim: geometries to time (repeat the flag for several).")
 # --model=sr_gan
-flags.DEFINE_integer("steps", 5, "sr_gan: timed training steps per repeat.", lower_bound=1)
-flags.DEFINE_list("batch_sizes", ["1", "32", "256", "1024"], "sr_gan: inference batch sizes.")
-flags.DEFINE_integer("matmul_size", 4096, "sr_gan, reco: n of the n×n matmul giving the FP32 "
-                     "rate.", lower_bound=1)
+flags.DEFINE_integer("steps", 5, "sr_gan, calogan: timed training steps per repeat (calogan's "
+                     "default: 3).", lower_bound=1)
+flags.DEFINE_list("batch_sizes", ["1", "32", "256", "1024"], "sr_gan, calogan: inference batch "
+                  "sizes (calogan's default: the slides' 1,4,128,512,1024).")
+flags.DEFINE_integer("matmul_size", 4096, "sr_gan, reco, calogan: n of the n×n matmul giving "
+                     "the FP32 rate.", lower_bound=1)
+# --model=calogan
+flags.DEFINE_integer("train_batch_size", 64, "calogan: batch of the timed training steps (the "
+                     "paper trains at 256; 64 keeps the paper-size step short on a CPU).",
+                     lower_bound=1)
 # --model=reco
 flags.DEFINE_multi_enum("network", list(RECO_NETWORKS), list(RECO_NETWORKS),
                         "reco: networks to time (repeat the flag for several).")
@@ -65,7 +76,8 @@ flags.register_validator(
 _MODEL_FLAGS = {"sim": ("num_showers", "geometry"),
                 "sr_gan": ("steps", "batch_sizes", "matmul_size"),
                 "reco": ("network", "batch_size", "googlenet_batch_size", "num_train",
-                         "shuffle_buffer", "matmul_size")}
+                         "shuffle_buffer", "matmul_size"),
+                "calogan": ("steps", "batch_sizes", "matmul_size", "train_batch_size")}
 
 
 def _benchmark_sim():
@@ -107,7 +119,26 @@ def _benchmark_reco():
     return result
 
 
-_BENCHMARKS = {"sim": _benchmark_sim, "sr_gan": _benchmark_sr_gan, "reco": _benchmark_reco}
+def _benchmark_calogan():
+    cli.import_tensorflow()
+    from caloml.calogan import benchmark, config
+
+    # --batch_sizes and --steps default to sr_gan's values; calogan's are the slides' batch sizes
+    # and the steps that keep the paper-size networks' run near 5 minutes on two CPU cores.
+    batch_sizes = (tuple(int(b) for b in FLAGS.batch_sizes) if FLAGS["batch_sizes"].present
+                   else config.RUNTIME_BATCH_SIZES)
+    settings = benchmark.BenchmarkSettings(
+        batch_sizes=batch_sizes, steps=FLAGS.steps if FLAGS["steps"].present else 3,
+        repeats=FLAGS.repeats or 3, matmul_size=FLAGS.matmul_size, seed=FLAGS.seed,
+        gan=config.CaloGANConfig(batch_size=FLAGS.train_batch_size),
+    )
+    result = benchmark.benchmark_calogan(settings)
+    logging.info("calogan speed:\n%s", benchmark.format_summary(result))
+    return result
+
+
+_BENCHMARKS = {"sim": _benchmark_sim, "sr_gan": _benchmark_sr_gan, "reco": _benchmark_reco,
+               "calogan": _benchmark_calogan}
 
 
 def main(argv):

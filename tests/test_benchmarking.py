@@ -60,3 +60,14 @@ def test_machine_info_never_loads_tensorflow_itself():
     info = benchmarking.machine_info()
     assert {"tensorflow", "keras", "intra_op_threads", "gpus"} <= set(info)
     assert info["numpy"] == np.__version__
+
+
+def test_time_rotating_calls_each_variant_once_first_then_in_rotating_order():
+    calls = []
+    variants = {name: (lambda name=name: calls.append(name) or np.float32(0))
+                for name in ("a", "b", "c")}
+    result = benchmarking.time_rotating(variants, rounds=3)
+    assert calls == ["a", "b", "c", "a", "b", "c", "b", "c", "a", "c", "a", "b"]
+    for name in variants:
+        assert len(result[name]["seconds_per_step_all"]) == 3
+        assert result[name]["seconds_per_step"] == min(result[name]["seconds_per_step_all"])

@@ -190,6 +190,22 @@ def to_layout_shape(value: np.ndarray, field: schema_lib.Field) -> np.ndarray:
     return value.astype(field.dtype, copy=False)
 
 
+def open_for_reading(path: str | os.PathLike) -> h5py.File:
+    """``path`` opened read-only as HDF5.
+
+    Raises:
+        MissingFileError: if ``path`` does not exist.
+        DataError: if it is not a readable HDF5 file (the file and h5py's reason named).
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise MissingFileError(f"data file {path!r} does not exist")
+    try:
+        return h5py.File(path, "r")
+    except OSError as e:
+        raise DataError(f"{path!r} is not a readable HDF5 file ({e})") from None
+
+
 def validate_file(
     path: str | os.PathLike,
     layout: schema_lib.Layout,
@@ -208,13 +224,7 @@ def validate_file(
         MissingFileError: if ``path`` does not exist.
     """
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise MissingFileError(f"data file {path!r} does not exist")
-    try:
-        handle = h5py.File(path, "r")
-    except OSError as e:
-        raise DataError(f"{path!r} is not a readable HDF5 file ({e})") from None
-    with handle as h5:
+    with open_for_reading(path) as h5:
         wanted = [layout.field(k) for k in keys] if keys else [
             f for f in layout.fields if not f.optional or f.key in h5
         ]

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -285,27 +284,6 @@ def random_events(num_events: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return lr, hr
 
 
-class _PairedFitClock(keras.callbacks.Callback):
-    """Times every ``fit`` step and, after each, one call of ``other`` (a paired comparison)."""
-
-    def __init__(self, other: Callable[[], Any]):
-        super().__init__()
-        self.other = other
-        self.fit_seconds: list[float] = []
-        self.other_seconds: list[float] = []
-
-    def on_train_batch_begin(self, batch, logs=None):
-        self.start = time.perf_counter()
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.fit_seconds.append(time.perf_counter() - self.start)
-        start = time.perf_counter()
-        benchmarking.sync(self.other())
-        self.other_seconds.append(time.perf_counter() - start)
-
-
-
-
 def benchmark_training(networks: Networks, config: config_lib.SRGANConfig, rounds: int,
                        num_events: int = 16_000, seed: int = 1,
                        fit_steps: int | None = None) -> dict[str, Any]:
@@ -355,29 +333,10 @@ def benchmark_training(networks: Networks, config: config_lib.SRGANConfig, round
     }
     variants["trainer_real_input"] = trainer_on(real)
 
-    first: dict[str, float] = {}
-    for name, fn in variants.items():
-        start = time.perf_counter()
-        benchmarking.sync(fn())
-        first[name] = time.perf_counter() - start
-        logging.info("training %s: first step %.1f s", name, first[name])
-    seconds: dict[str, list[float]] = {name: [] for name in variants}
-    names = list(variants)
-    for r in range(rounds):
-        for name in names[r % len(names):] + names[:r % len(names)]:
-            start = time.perf_counter()
-            benchmarking.sync(variants[name]())
-            seconds[name].append(time.perf_counter() - start)
-        logging.info("training round %d/%d: %s", r + 1, rounds,
-                     ", ".join(f"{name} {seconds[name][-1]:.3f} s" for name in names))
-    result = {name: benchmarking.step_summary(seconds[name], first[name]) for name in variants}
+    result = benchmarking.time_rotating(variants, rounds)
 
-    clock = _PairedFitClock(variants["trainer"])
-    trainer.fit(cached, epochs=1, steps_per_epoch=(fit_steps or rounds) + 1, verbose=0,
-                shuffle=False, callbacks=[clock])
-    result["trainer_fit"] = benchmarking.step_summary(clock.fit_seconds[1:], clock.fit_seconds[0])
-    result["trainer_fit"]["ratio_to_train_function"] = benchmarking.paired_ratio(
-        clock.fit_seconds[1:], clock.other_seconds[1:])
+    result["trainer_fit"] = benchmarking.fit_overhead(trainer, cached, variants["trainer"],
+                                                      fit_steps or rounds)
     result["jit_compile"] = jit_compile
 
     iterator = iter(real)
@@ -476,24 +435,14 @@ def benchmark_srgan(settings: BenchmarkSettings = BenchmarkSettings(),
                                   settings.num_events, settings.seed,
                                   fit_steps=settings.steps)
     matmul_runs.append(measure_matmul())
-    matmul = benchmarking.best_matmul(matmul_runs)
-    for rows in inference.values():
-        for row in rows:
-            row["fraction_of_best_matmul"] = row["flops_per_s"] / matmul["flops_per_s"]
+    matmul = benchmarking.with_best_matmul_fraction(inference, matmul_runs)
     inference_summary = _inference_summary(inference, GOALS["inference_min_batch_size"],
                                            GOALS["inference_fraction_of_matmul"])
 
     steps = {name: training[name]["seconds_per_step_all"] for name in training
              if isinstance(training[name], dict) and "seconds_per_step_all" in training[name]}
     fastest = {name: min(values) for name, values in steps.items()}
-    ratio = benchmarking.paired_ratio(steps["trainer"], steps["handwritten"])
-    overhead = {
-        "ratio": ratio,
-        "ratio_fastest": fastest["trainer"] / fastest["handwritten"],
-        "goal": GOALS["trainer_overhead_ratio"],
-        "passed": bool(ratio <= GOALS["trainer_overhead_ratio"]),
-        "fit_to_train_function": training["trainer_fit"]["ratio_to_train_function"],
-    }
+    overhead = benchmarking.trainer_overhead(training, GOALS["trainer_overhead_ratio"])
     real, cached = np.asarray(steps["trainer_real_input"]), np.asarray(steps["trainer"])
     wait_share = max(0.0, float(np.median((real - cached) / real)))
     t_real = fastest["trainer_real_input"]

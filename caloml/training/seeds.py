@@ -8,18 +8,11 @@ reuses a saved classifier initialises the GAN exactly as a run that trained the 
 
 from __future__ import annotations
 
-import hashlib
-
 import keras
 
+from caloml.seeding import derive
 
-def derive(seed: int, component: str) -> int:
-    """A seed in [0, 2³¹) for ``component`` that depends only on ``seed`` and the name.
-
-    SHA-256 rather than ``hash``, which Python salts per process.
-    """
-    digest = hashlib.sha256(f"{int(seed)}/{component}".encode()).digest()
-    return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
+__all__ = ["derive", "seed_component"]
 
 
 def seed_component(seed: int, component: str) -> int:

@@ -3,14 +3,13 @@
 import json
 import os
 import pathlib
-import signal
 import socket
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
+from killing import kill_after_first_checkpoint
 
 from caloml import outputs
 from caloml.training import callbacks
@@ -36,20 +35,7 @@ def test_killed_training_resumes_and_writes_every_output(tmp_path):
     # Planned for 100 epochs, killed after the first checkpoint: it cannot finish in between.
     command = _command("train/sr_gan.py", workdir, *TINY)
     planned = [flag if not flag.startswith("--epochs") else "--epochs=100" for flag in command]
-    first = subprocess.Popen(planned, cwd=tmp_path, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, text=True)
-    # The manager's state file names a checkpoint only once it is complete.
-    state = workdir / "checkpoints" / "checkpoint"
-
-    def saved():
-        return state.exists() and "ckpt-1" in state.read_text()
-
-    deadline = time.monotonic() + 600
-    while not saved() and first.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    first.send_signal(signal.SIGKILL)
-    first.wait()
-    assert saved(), first.stderr.read()[-3000:]
+    kill_after_first_checkpoint(planned, tmp_path, workdir)
     assert not (workdir / "generator.keras").exists()
 
     # Resumed with fewer epochs than planned (but not fewer than trained).
