@@ -316,3 +316,22 @@ def trainer_overhead(training: dict[str, Any], goal: float) -> dict[str, Any]:
         "passed": bool(ratio <= goal),
         "fit_to_train_function": training["trainer_fit"]["ratio_to_train_function"],
     }
+
+
+def device_kind() -> str:
+    """``"gpu"`` when TensorFlow sees a GPU (the default device then), else ``"cpu"``."""
+    import tensorflow as tf
+
+    return "gpu" if tf.config.list_physical_devices("GPU") else "cpu"
+
+
+def unmeasured_device(device: str) -> tuple[str, str]:
+    """The device kind a benchmark on ``device`` did not measure, and the note that says why."""
+    if device == "gpu":
+        return "cpu", "not measured: the benchmark runs on the default device (the GPU)"
+    return "gpu", "no GPU visible to TensorFlow on this machine; GPU figures not measured"
+
+
+def load_average() -> float | None:
+    """The 1-minute load average (None where the OS has none): how busy the machine was."""
+    return round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None

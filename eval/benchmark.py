@@ -146,8 +146,9 @@ def main(argv):
     for name in dict.fromkeys(n for names in _MODEL_FLAGS.values() for n in names):
         models = [model for model, names in _MODEL_FLAGS.items() if name in names]
         if FLAGS[name].present and FLAGS.model not in models:
-            raise UsageError(f"--{name} is an option of "
-                             f"{' and '.join(f'--model={m}' for m in models)} only")
+            named = [f"--model={m}" for m in models]
+            listed = " or ".join(filter(None, [", ".join(named[:-1]), named[-1]]))
+            raise UsageError(f"--{name} is an option of {listed} only")
     output = FLAGS.output or f"benchmark_{FLAGS.model}.json"
     cli.check_output_flag("output", output)
     result = _BENCHMARKS[FLAGS.model]()

@@ -71,3 +71,14 @@ def test_time_rotating_calls_each_variant_once_first_then_in_rotating_order():
     for name in variants:
         assert len(result[name]["seconds_per_step_all"]) == 3
         assert result[name]["seconds_per_step"] == min(result[name]["seconds_per_step_all"])
+
+
+def test_device_kind_and_the_note_of_the_unmeasured_device():
+    import tensorflow as tf
+
+    device = benchmarking.device_kind()
+    assert device == ("gpu" if tf.config.list_physical_devices("GPU") else "cpu")
+    assert benchmarking.unmeasured_device("cpu")[0] == "gpu"
+    assert "no GPU visible" in benchmarking.unmeasured_device("cpu")[1]
+    assert benchmarking.unmeasured_device("gpu") == (
+        "cpu", "not measured: the benchmark runs on the default device (the GPU)")

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -543,7 +542,7 @@ def benchmark_calogan(settings: BenchmarkSettings = BenchmarkSettings(),
     """
     if networks is None:
         networks = paper_networks(settings.seed)
-    device = "gpu" if tf.config.list_physical_devices("GPU") else "cpu"
+    device = benchmarking.device_kind()
     logging.info("CaloGAN benchmark on %s", device)
     machine = benchmarking.machine_info()
 
@@ -612,17 +611,14 @@ def benchmark_calogan(settings: BenchmarkSettings = BenchmarkSettings(),
         "training": training,
         "trainer_overhead": overhead,
     }
-    other = "cpu" if device == "gpu" else "gpu"
+    other, other_note = benchmarking.unmeasured_device(device)
     notes = {
-        other: ("no GPU visible to TensorFlow on this machine; GPU figures not measured"
-                if other == "gpu" else
-                "not measured: the benchmark runs on the default device (the GPU)"),
+        other: other_note,
         "slides": "the slides' runtime table (caloml.calogan.config.PAPER_RUNTIME_MS) was "
                   "measured on other hardware with the original Keras 2 code; compare orders "
                   "of magnitude",
     }
-    machine["load_average_1min_end"] = (round(os.getloadavg()[0], 2)
-                                        if hasattr(os, "getloadavg") else None)
+    machine["load_average_1min_end"] = benchmarking.load_average()
     best = min(fastest_by_batch_size.values(), key=lambda r: r["ms_per_shower"])
     return {
         "benchmark": "calogan",

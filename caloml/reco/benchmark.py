@@ -750,9 +750,8 @@ def benchmark_reco(settings: BenchmarkSettings = BenchmarkSettings()) -> dict[st
         (:func:`benchmark_bdt`), ``resampler`` (:func:`benchmark_resampler`),
         ``stream_memory`` (:func:`benchmark_stream_memory`), ``summary`` and ``notes``.
     """
-    import tensorflow as tf
 
-    device = "gpu" if tf.config.list_physical_devices("GPU") else "cpu"
+    device = benchmarking.device_kind()
     logging.info("reconstruction benchmark on %s", device)
     machine = benchmarking.machine_info()
     with tempfile.TemporaryDirectory(prefix="caloml-reco-benchmark-") as tmp:
@@ -762,8 +761,7 @@ def benchmark_reco(settings: BenchmarkSettings = BenchmarkSettings()) -> dict[st
         resampler = benchmark_resampler(settings.resample_targets, settings.resample_showers,
                                         settings.repeats, settings.seed)
         stream = benchmark_stream_memory(settings, os.path.join(directory, "stream_data"))
-    machine["load_average_1min_end"] = (round(os.getloadavg()[0], 2)
-                                        if hasattr(os, "getloadavg") else None)
+    machine["load_average_1min_end"] = benchmarking.load_average()
     summary = {
         "showers_per_s": {name: row["showers_per_s"]
                           for name, row in inference["networks"].items()},

@@ -29,7 +29,6 @@ measured is None, with a note.
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -407,7 +406,7 @@ def benchmark_srgan(settings: BenchmarkSettings = BenchmarkSettings(),
     if networks is None:
         networks = paper_networks(settings.seed)
     gan = settings.gan
-    device = "gpu" if tf.config.list_physical_devices("GPU") else "cpu"
+    device = benchmarking.device_kind()
     logging.info("SR-GAN benchmark on %s", device)
     machine = benchmarking.machine_info()
 
@@ -485,14 +484,9 @@ def benchmark_srgan(settings: BenchmarkSettings = BenchmarkSettings(),
         "input_pipeline": input_pipeline,
         "projection": projection,
     }
-    other = "cpu" if device == "gpu" else "gpu"
-    notes = {other: (
-        "no GPU visible to TensorFlow on this machine; GPU figures not measured"
-        if other == "gpu" else
-        "not measured: the benchmark runs on the default device (the GPU)"
-    )}
-    machine["load_average_1min_end"] = (round(os.getloadavg()[0], 2)
-                                        if hasattr(os, "getloadavg") else None)
+    other, other_note = benchmarking.unmeasured_device(device)
+    notes = {other: other_note}
+    machine["load_average_1min_end"] = benchmarking.load_average()
     return {
         "benchmark": "sr_gan",
         "machine": machine,
