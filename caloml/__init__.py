@@ -25,8 +25,10 @@ __version__ = "0.1.0"
 # Every module that registers Keras classes (tests/test_init.py checks that none is missing).
 KERAS_MODULES = (
     "caloml.layers.attention", "caloml.layers.calorimeter", "caloml.layers.locally_connected",
-    "caloml.layers.minibatch", "caloml.layers.rrdb", "caloml.calogan.networks",
-    "caloml.reco.networks", "caloml.reco.trainer", "caloml.srgan.networks",
+    "caloml.layers.minibatch", "caloml.layers.rrdb", "caloml.layers.shower3d",
+    "caloml.layers.upsampled_conv",
+    "caloml.calogan.networks", "caloml.gan3d.networks", "caloml.reco.networks",
+    "caloml.reco.trainer", "caloml.srgan.networks",
 )
 
 

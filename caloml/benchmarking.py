@@ -12,9 +12,12 @@ before TensorFlow has started its threads.
 from __future__ import annotations
 
 import datetime
+import json
 import math
 import os
 import platform
+import resource
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -335,3 +338,55 @@ def unmeasured_device(device: str) -> tuple[str, str]:
 def load_average() -> float | None:
     """The 1-minute load average (None where the OS has none): how busy the machine was."""
     return round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
+
+
+def peak_rss_bytes() -> dict[str, int | None]:
+    """This process' peak resident memory: ``ru_maxrss`` and, on Linux, ``VmHWM``.
+
+    Returns:
+        ``{"ru_maxrss_bytes", "vm_hwm_bytes"}`` (the latter None without ``/proc``).
+    """
+    # ru_maxrss is in kilobytes on Linux.
+    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    hwm = None
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    hwm = int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return {"ru_maxrss_bytes": maxrss, "vm_hwm_bytes": hwm}
+
+
+_CHILD = ("import importlib, json, sys\n"
+          "module, function, kwargs = json.loads(sys.argv[1])\n"
+          "fn = getattr(importlib.import_module(module), function)\n"
+          "print(json.dumps(fn(**kwargs)))\n")
+# Linux carries a process' peak RSS across fork and exec: a child started from the benchmark
+# process would report the benchmark's own peak (GiB of networks and data) as its ru_maxrss.
+# A small launcher process in between starts the measured child from a few MiB instead.
+_LAUNCHER = ("import subprocess, sys\n"
+             "proc = subprocess.run([sys.executable, '-c', sys.argv[1], sys.argv[2]])\n"
+             "sys.exit(proc.returncode)\n")
+
+
+def run_in_fresh_process(module: str, function: str, kwargs: dict[str, Any],
+                         timeout_s: float = 900.0) -> Any:
+    """``module.function(**kwargs)`` in a fresh Python process; its JSON-able result.
+
+    For peak-memory measurements (:func:`peak_rss_bytes` inside ``function``): the process is
+    started through a small launcher process, so that its ``ru_maxrss`` does not inherit the
+    caller's peak.
+
+    Raises:
+        RuntimeError: with the end of the child's stderr when it fails.
+    """
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
+    proc = subprocess.run(
+        [sys.executable, "-c", _LAUNCHER, _CHILD, json.dumps([module, function, kwargs])],
+        capture_output=True, text=True, timeout=timeout_s, env=env)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{module}.{function} failed in its process ({proc.returncode}):\n"
+                           f"{proc.stderr[-4000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])

@@ -4,6 +4,7 @@
     python eval/benchmark.py --model=sr_gan --output=benchmark_sr_gan.json
     python eval/benchmark.py --model=reco --output=benchmark_reco.json
     python eval/benchmark.py --model=calogan --output=benchmark_calogan.json
+    python eval/benchmark.py --model=gan3d --output=benchmark_gan3d.json
 
 ``sim``: simulator throughput in showers/s per geometry (one and two worker processes in
 memory, and end to end into gzip HDF5) against the project's targets (about 3 minutes with the
@@ -18,7 +19,10 @@ buffers (about 5 minutes on two CPU cores). ``calogan`` (paper 004): generator m
 slides' batch sizes against the FP32 matmul rate and beside the slides' runtime table, the
 forward+backward time of the CaloGAN's locally-connected layers against a Conv2D of the same
 shapes, and one training step of CaloGANTrainer against a hand-written step (about 5 minutes on
-two CPU cores).
+two CPU cores). ``gan3d`` (paper 003 §4): generator ms/shower at batch 1, 64, 256, 1024 against
+the FP32 matmul rate and beside the paper's 13 ms / 4 ms and Geant4's 17 s, one training step of
+Gan3DTrainer against a hand-written step, and the peak memory of streaming files of 1 and 4
+shuffle buffers (about 15 minutes on two CPU cores).
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from caloml import cli, outputs
 from caloml.errors import UsageError
 from caloml.simreport import benchmark as sim_benchmark
 
-MODELS = ("sim", "sr_gan", "reco", "calogan")
+MODELS = ("sim", "sr_gan", "reco", "calogan", "gan3d")
 # The reconstruction networks (caloml.reco.config.NETWORKS; not imported: --help stays light).
 RECO_NETWORKS = ("dnn", "cnn", "googlenet")
 
@@ -39,22 +43,28 @@ flags.DEFINE_string("output", None, "JSON file to write; default benchmark_<mode
 flags.DEFINE_integer("seed", 1, "Seed of the simulator, the weights and the random inputs.",
                      lower_bound=0)
 flags.DEFINE_integer("repeats", None, "Repeats of every measurement; the fastest counts "
-                     "(default: 1 for sim, 3 for sr_gan, reco and calogan).", lower_bound=1)
+                     "(default: 1 for sim, 3 for sr_gan, reco and calogan, 2 for gan3d).",
+                     lower_bound=1)
 # --model=sim
 flags.DEFINE_integer("num_showers", 5000, "sim: showers per configuration.", lower_bound=1)
 flags.DEFINE_multi_enum("geometry", list(sim_benchmark.GRIDS), list(sim_benchmark.GRIDS),
                         "sim: geometries to time (repeat the flag for several).")
 # --model=sr_gan
-flags.DEFINE_integer("steps", 5, "sr_gan, calogan: timed training steps per repeat (calogan's "
-                     "default: 3).", lower_bound=1)
-flags.DEFINE_list("batch_sizes", ["1", "32", "256", "1024"], "sr_gan, calogan: inference batch "
-                  "sizes (calogan's default: the slides' 1,4,128,512,1024).")
-flags.DEFINE_integer("matmul_size", 4096, "sr_gan, reco, calogan: n of the n×n matmul giving "
-                     "the FP32 rate.", lower_bound=1)
-# --model=calogan
-flags.DEFINE_integer("train_batch_size", 64, "calogan: batch of the timed training steps (the "
-                     "paper trains at 256; 64 keeps the paper-size step short on a CPU).",
+flags.DEFINE_integer("steps", 5, "sr_gan, calogan, gan3d: timed training steps per repeat "
+                     "(calogan's default: 3, gan3d's: 2).", lower_bound=1)
+flags.DEFINE_list("batch_sizes", ["1", "32", "256", "1024"], "sr_gan, calogan, gan3d: inference "
+                  "batch sizes (calogan's default: the slides' 1,4,128,512,1024; gan3d's: "
+                  "1,64,256,1024).")
+flags.DEFINE_integer("matmul_size", 4096, "sr_gan, reco, calogan, gan3d: n of the n×n matmul "
+                     "giving the FP32 rate.", lower_bound=1)
+# --model=calogan, gan3d
+flags.DEFINE_integer("train_batch_size", None, "calogan, gan3d: batch of the timed training "
+                     "steps (default 64 for calogan, whose paper trains at 256, and 8 for gan3d, "
+                     "whose paper-size step at 64 takes about a minute on a CPU).",
                      lower_bound=1)
+# --model=gan3d
+flags.DEFINE_enum("architecture", "anglegan", ["anglegan", "paper_text", "energygan"],
+                  "gan3d: the networks timed.")
 # --model=reco
 flags.DEFINE_multi_enum("network", list(RECO_NETWORKS), list(RECO_NETWORKS),
                         "reco: networks to time (repeat the flag for several).")
@@ -64,8 +74,9 @@ flags.DEFINE_integer("googlenet_batch_size", 10, "reco: GoogLeNet's inference ba
                      "per shower on a CPU), run in micro-batches of 10.", lower_bound=1)
 flags.DEFINE_integer("num_train", 1000, "reco: simulated training events per particle (γ, π⁰) "
                      "of the BDT timings.", lower_bound=1)
-flags.DEFINE_integer("shuffle_buffer", 1024, "reco: events in the shuffle buffer of the "
-                     "streamed pipeline; the files hold 4 and 8 buffers.", lower_bound=1)
+flags.DEFINE_integer("shuffle_buffer", None, "reco, gan3d: events in the shuffle buffer of the "
+                     "streamed pipeline (reco: 1024, its files hold 4 and 8 buffers; gan3d: 256, "
+                     "its files 1 and 4).", lower_bound=1)
 flags.register_validator(
     "batch_sizes",
     lambda values: bool(values) and all(v.isdigit() and int(v) > 0 for v in values),
@@ -77,7 +88,9 @@ _MODEL_FLAGS = {"sim": ("num_showers", "geometry"),
                 "sr_gan": ("steps", "batch_sizes", "matmul_size"),
                 "reco": ("network", "batch_size", "googlenet_batch_size", "num_train",
                          "shuffle_buffer", "matmul_size"),
-                "calogan": ("steps", "batch_sizes", "matmul_size", "train_batch_size")}
+                "calogan": ("steps", "batch_sizes", "matmul_size", "train_batch_size"),
+                "gan3d": ("steps", "batch_sizes", "matmul_size", "train_batch_size",
+                          "shuffle_buffer", "architecture")}
 
 
 def _benchmark_sim():
@@ -112,7 +125,7 @@ def _benchmark_reco():
         networks=tuple(dict.fromkeys(FLAGS.network)), batch_size=FLAGS.batch_size,
         googlenet_batch_size=FLAGS.googlenet_batch_size, repeats=FLAGS.repeats or 3,
         matmul_size=FLAGS.matmul_size, num_train=FLAGS.num_train,
-        shuffle_buffer=FLAGS.shuffle_buffer, seed=FLAGS.seed,
+        shuffle_buffer=FLAGS.shuffle_buffer or 1024, seed=FLAGS.seed,
     )
     result = benchmark.benchmark_reco(settings)
     logging.info("reco speed:\n%s", benchmark.format_summary(result))
@@ -130,15 +143,34 @@ def _benchmark_calogan():
     settings = benchmark.BenchmarkSettings(
         batch_sizes=batch_sizes, steps=FLAGS.steps if FLAGS["steps"].present else 3,
         repeats=FLAGS.repeats or 3, matmul_size=FLAGS.matmul_size, seed=FLAGS.seed,
-        gan=config.CaloGANConfig(batch_size=FLAGS.train_batch_size),
+        gan=config.CaloGANConfig(batch_size=FLAGS.train_batch_size or 64),
     )
     result = benchmark.benchmark_calogan(settings)
     logging.info("calogan speed:\n%s", benchmark.format_summary(result))
     return result
 
 
+def _benchmark_gan3d():
+    cli.import_tensorflow()
+    from caloml.gan3d import benchmark
+
+    defaults = benchmark.BenchmarkSettings()
+    settings = benchmark.BenchmarkSettings(
+        architecture=FLAGS.architecture,
+        batch_sizes=(tuple(int(b) for b in FLAGS.batch_sizes) if FLAGS["batch_sizes"].present
+                     else defaults.batch_sizes),
+        steps=FLAGS.steps if FLAGS["steps"].present else defaults.steps,
+        repeats=FLAGS.repeats or defaults.repeats, matmul_size=FLAGS.matmul_size,
+        seed=FLAGS.seed, train_batch_size=FLAGS.train_batch_size or defaults.train_batch_size,
+        shuffle_buffer=FLAGS.shuffle_buffer or defaults.shuffle_buffer,
+    )
+    result = benchmark.benchmark_gan3d(settings)
+    logging.info("gan3d speed:\n%s", benchmark.format_summary(result))
+    return result
+
+
 _BENCHMARKS = {"sim": _benchmark_sim, "sr_gan": _benchmark_sr_gan, "reco": _benchmark_reco,
-               "calogan": _benchmark_calogan}
+               "calogan": _benchmark_calogan, "gan3d": _benchmark_gan3d}
 
 
 def main(argv):

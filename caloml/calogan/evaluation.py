@@ -58,9 +58,7 @@ SHOWER_SHAPES = (
     *(f"lateral_width_y_layer{i}" for i in range(3)),
     *(f"sparsity_layer{i}" for i in range(3)),
 )
-NUM_BINS = 50
-# Histogram ranges span these quantiles of either sample; values beyond fall in the end bins.
-RANGE_QUANTILES = (0.005, 0.995)
+NUM_BINS = statistics.NUM_BINS
 # Showers whose nearest training shower is searched (the search is O(queries × training)).
 MAX_NEIGHBOUR_QUERIES = 2000
 NEIGHBOUR_CHUNK = 4096
@@ -187,77 +185,11 @@ def nearest_neighbours(queries: np.ndarray, reference: np.ndarray,
     return distance, index
 
 
-def _finite(values: np.ndarray) -> np.ndarray:
-    values = np.asarray(values, np.float64).reshape(-1)
-    return values[np.isfinite(values)]
-
-
-def histogram_edges(reference: np.ndarray, other: np.ndarray,
-                    num_bins: int = NUM_BINS) -> np.ndarray | None:
-    """Common bin edges of two samples (NaN and infinite values ignored).
-
-    Integer-valued samples with at most ``num_bins`` distinct values in their span (the depth
-    d) get one bin per integer. Otherwise ``num_bins`` equal bins span from the lower to the
-    upper :data:`RANGE_QUANTILES` of either sample, so that a few outliers do not squeeze the
-    distributions into one bin; :func:`histogram_counts` puts values beyond into the end bins.
-
-    Returns:
-        float64 ``[K + 1]`` edges, or None when either sample has no finite value.
-    """
-    a, b = _finite(reference), _finite(other)
-    if a.size == 0 or b.size == 0:
-        return None
-    both = np.concatenate([a, b])
-    low, high = float(both.min()), float(both.max())
-    if np.all(both == np.round(both)) and high - low < num_bins:
-        return np.arange(low - 0.5, high + 1.0)
-    low = min(float(np.quantile(x, RANGE_QUANTILES[0])) for x in (a, b))
-    high = max(float(np.quantile(x, RANGE_QUANTILES[1])) for x in (a, b))
-    if low == high:
-        low, high = low - 0.5, high + 0.5
-    return np.linspace(low, high, num_bins + 1)
-
-
-def histogram_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Counts ``[K]`` of the finite ``values`` in ``edges``, values beyond in the end bins."""
-    return np.histogram(np.clip(_finite(values), edges[0], edges[-1]), edges)[0].astype(
-        np.float64)
-
-
-def summary(values: np.ndarray) -> dict[str, Any]:
-    """``{"mean", "std", "num", "num_non_finite"}`` of the finite entries of ``values``."""
-    values = np.asarray(values, np.float64).reshape(-1)
-    finite = values[np.isfinite(values)]
-    return {
-        "mean": float(finite.mean()) if finite.size else float("nan"),
-        "std": float(finite.std()) if finite.size else float("nan"),
-        "num": int(finite.size),
-        "num_non_finite": int(values.size - finite.size),
-    }
-
-
-def compare(reference: np.ndarray, other: np.ndarray,
-            num_bins: int = NUM_BINS) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """Separation power and summaries of a simulated (``reference``) and a generated sample.
-
-    Returns:
-        ``(metrics, histogram)``: metrics ``{"separation_power", "simulator": summary,
-        "gan": summary}`` (separation power NaN when a sample has no finite value) and the
-        histogram ``{"edges", "simulator", "gan" (counts), "separation_power"}`` the figures
-        draw, or None.
-    """
-    edges = histogram_edges(reference, other, num_bins)
-    histogram = None
-    separation = float("nan")
-    if edges is not None:
-        counts_reference = histogram_counts(reference, edges)
-        counts_other = histogram_counts(other, edges)
-        separation = statistics.separation_power(counts_reference, counts_other)
-        histogram = {"edges": edges, "simulator": counts_reference, "gan": counts_other,
-                     "separation_power": separation}
-    metrics = {"separation_power": separation, "simulator": summary(reference),
-               "gan": summary(other)}
-    return metrics, histogram
+# The histogram comparison of every observable (caloml.observables.statistics).
+histogram_edges = statistics.histogram_edges
+histogram_counts = statistics.histogram_counts
+summary = statistics.sample_summary
+compare = statistics.compare_samples
 
 
 def shower_shapes(showers: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

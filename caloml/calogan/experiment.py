@@ -16,7 +16,6 @@ import os
 from typing import Any
 
 import keras
-from absl import logging
 
 from caloml import outputs
 from caloml.calogan import config as config_lib
@@ -24,7 +23,7 @@ from caloml.calogan import evaluation, networks
 from caloml.calogan import trainer as trainer_lib
 from caloml.data import calogan as calogan_data
 from caloml.errors import MissingFileError
-from caloml.training import callbacks, checkpoint, export, seeds, strategy
+from caloml.training import adversarial, checkpoint, export, seeds, strategy
 
 # config.json fields that are not compared on resume: a work directory may be moved or copied.
 NOT_COMPARED = ("workdir",)
@@ -91,48 +90,26 @@ def _train(config: config_lib.CaloGANExperiment, distribution, out: str,
            train: dict) -> keras.Model:
     """Builds (or restores) the networks and trains them up to ``config.epochs``."""
     gan = config.gan
-    with distribution.scope():
+
+    def build():
         generator, discriminator = build_networks(config)
-        optimizers = trainer_lib.make_optimizers(gan)
         trainer = strategy.fit_across_workers(
             trainer_lib.CaloGANTrainer(generator, discriminator, gan))
-        trainer.compile(*optimizers)
-        checkpointer = checkpoint.Checkpointer(
-            os.path.join(out, "checkpoints"),
-            restore_directory=os.path.join(config.workdir, "checkpoints"),
-            generator=generator, discriminator=discriminator,
-            generator_optimizer=optimizers[0], discriminator_optimizer=optimizers[1])
-        initial_epoch = checkpointer.restore()
-    if initial_epoch >= config.epochs:
-        return generator
-    logging.info("training the CaloGAN of %s on %d showers from epoch %d to %d",
-                 ", ".join(config.particles), len(train["energy"]), initial_epoch + 1,
-                 config.epochs)
-    dataset = trainer_lib.training_dataset(train, gan, config.generator.latent_dim,
-                                           seed=seeds.derive(config.seed, "calogan_order"),
-                                           first_epoch=initial_epoch)
-    guard = callbacks.DivergenceGuard(
-        trainer_lib.metric_names(gan), lambda: checkpointer.latest,
-        remedy="rerun the same command to resume from it, or use a new --workdir with another "
-               "--seed")
-    chief = strategy.is_chief(distribution)
-    progress = [callbacks.EpochProgress(("discriminator_loss", "generator_loss",
-                                         "generator_energy_error_gev"))
-                ] if config.progress and chief else []
-    trainer.fit(
-        dataset, epochs=config.epochs, initial_epoch=initial_epoch,
-        steps_per_epoch=trainer_lib.steps_per_epoch(len(train["energy"]), gan),
-        shuffle=False,  # training_dataset shuffles, reproducibly
-        verbose=0 if config.progress else 2,
-        callbacks=[
-            *progress,
-            guard,
-            callbacks.History(os.path.join(out, "history.json"), initial_epoch),
-            keras.callbacks.TensorBoard(os.path.join(out, "logs")),
-            checkpointer,
-        ],
-    )
-    return generator
+        trainer.compile(*trainer_lib.make_optimizers(gan))
+        return generator, discriminator, trainer
+
+    return adversarial.fit_adversarial(
+        build, distribution=distribution, out=out, workdir=config.workdir,
+        epochs=config.epochs,
+        make_dataset=lambda first_epoch: trainer_lib.training_dataset(
+            train, gan, config.generator.latent_dim,
+            seed=seeds.derive(config.seed, "calogan_order"), first_epoch=first_epoch),
+        steps_per_epoch=lambda: trainer_lib.steps_per_epoch(len(train["energy"]), gan),
+        progress_metrics=("discriminator_loss", "generator_loss", "generator_energy_error_gev"),
+        progress=config.progress,
+        describe=lambda first: (
+            f"training the CaloGAN of {', '.join(config.particles)} on {len(train['energy'])} "
+            f"showers from epoch {first + 1} to {config.epochs}"))
 
 
 def evaluate_workdir(workdir: str) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from keras import ops
 
 from caloml.calogan.config import LAYER_KEYS, CaloGANConfig
 from caloml.errors import InputError
+from caloml.training import adversarial
 
 # What CaloGANTrainer reports per epoch (the divergence guard watches exactly these).
 METRIC_NAMES = (
@@ -54,7 +55,7 @@ def metric_names(config: CaloGANConfig) -> tuple[str, ...]:
     return METRIC_NAMES + (CLASS_METRIC_NAMES if config.num_classes > 1 else ())
 
 
-class CaloGANTrainer(keras.Model):
+class CaloGANTrainer(adversarial.AdversarialTrainer):
     """Trains a CaloGAN generator against its discriminator.
 
     Each batch is a dict: the real showers ``layer_0/1/2`` ``[B, rows, columns]`` GeV,
@@ -72,32 +73,7 @@ class CaloGANTrainer(keras.Model):
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model,
                  config: CaloGANConfig, **kwargs):
-        super().__init__(**kwargs)
-        self.generator = generator
-        self.discriminator = discriminator
-        self.config = config
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in metric_names(config)}
-
-    def compile(self, generator_optimizer: keras.optimizers.Optimizer,
-                discriminator_optimizer: keras.optimizers.Optimizer, **kwargs) -> None:
-        # Keras' `optimizer` slot holds the generator's; both are built now, inside the strategy
-        # scope, so that no variable is created in a replica context.
-        super().compile(optimizer=generator_optimizer, **kwargs)
-        self.generator_optimizer = generator_optimizer
-        self.discriminator_optimizer = discriminator_optimizer
-        generator_optimizer.build(self.generator.trainable_variables)
-        discriminator_optimizer.build(self.discriminator.trainable_variables)
-        self.built = True
-
-    @property
-    def metrics(self) -> list[keras.metrics.Metric]:
-        return list(self.trackers.values())
-
-    def call(self, inputs, training=False):
-        return self.generator(inputs, training=training)
-
-    def _average(self, per_example: tf.Tensor) -> tf.Tensor:
-        return tf.nn.compute_average_loss(per_example, global_batch_size=self.config.batch_size)
+        super().__init__(generator, discriminator, config, metric_names(config), **kwargs)
 
     def _generator_inputs(self, noise, energy, particle) -> dict[str, tf.Tensor]:
         inputs = {"latent": noise, "energy": energy}

@@ -7,4 +7,9 @@
 * :mod:`caloml.layers.calorimeter` — parameter-free layer energy, sparsity, energy-conservation
   features and multiplicative energy conditioning.
 * :mod:`caloml.layers.attention` — the CaloGAN's in-painting attention between two images.
+* :mod:`caloml.layers.shower3d` — parameter-free power scaling, measured shower angle and
+  intensity-bin counts of 3D showers (3DGAN's discriminator heads).
+* :mod:`caloml.layers.upsampled_conv` — a nearest-neighbour 3D upsampling and a 'valid'
+  Conv3D computed exactly as one small convolution (3DGAN's first generator block, 19× fewer
+  FLOPs).
 """

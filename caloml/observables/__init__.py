@@ -7,10 +7,14 @@
 * :mod:`caloml.observables.layered` — 1D shower shapes of a calorimeter read out as one image
   per layer (paper 004's feats1d: layer energies and fractions, sparsity, depth, shower depth
   and its width, lateral width, E_ratio per layer).
-* :mod:`caloml.observables.statistics` — KS statistic, histogram overlap, pion rejection at
-  fixed photon efficiency, calorimeter resolution fits.
+* :mod:`caloml.observables.statistics` — KS statistic, histogram overlap, separation power and
+  the comparison of two samples on common bins, pion rejection at fixed photon efficiency,
+  calorimeter resolution fits.
+* :mod:`caloml.observables.voxels` — observables of 3D voxel showers: projections, moments,
+  longitudinal fractions, hits, sampling fraction and the relative errors of mean moments and
+  projections between two samples (GANutils').
 """
 
-from caloml.observables import layered, showers, statistics
+from caloml.observables import layered, showers, statistics, voxels
 
-__all__ = ["layered", "showers", "statistics"]
+__all__ = ["layered", "showers", "statistics", "voxels"]

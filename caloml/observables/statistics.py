@@ -9,6 +9,9 @@
 * :func:`rejection_at_efficiency` / :func:`rejection_curve` — pion rejection at fixed photon
   efficiency (Figs. 7 and 13).
 * :func:`fit_resolution` — the stochastic and constant terms of a calorimeter's resolution.
+* :func:`compare_samples` — the separation power and summaries of a simulated and a generated
+  sample on common bins (:func:`histogram_edges`, :func:`histogram_counts`,
+  :func:`sample_summary`), what the GAN assessments report per observable.
 
 Classifier convention (as the CNNs of paper 000, §5, which are trained with pi0 = 1): a score
 is the classifier's output ``P(pi0)``; photons are the signal and an event is *selected as a
@@ -21,6 +24,7 @@ score gives the same rejections, and logits do not saturate into ties.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import scipy.optimize
@@ -248,3 +252,82 @@ def fit_resolution(energy_gev: np.ndarray, relative_sigma: np.ndarray) -> tuple[
                                          np.asarray(energy_gev, np.float64),
                                          np.asarray(relative_sigma, np.float64), p0=(0.15, 0.01))
     return abs(float(a)), abs(float(b))
+
+
+# Bins of compare_samples: NUM_BINS equal bins between these quantiles of either sample.
+NUM_BINS = 50
+RANGE_QUANTILES = (0.005, 0.995)
+
+
+def _finite(values: np.ndarray) -> np.ndarray:
+    values = np.asarray(values, np.float64).reshape(-1)
+    return values[np.isfinite(values)]
+
+
+def histogram_edges(reference: np.ndarray, other: np.ndarray,
+                    num_bins: int = NUM_BINS) -> np.ndarray | None:
+    """Common bin edges of two samples (NaN and infinite values ignored).
+
+    Integer-valued samples with at most ``num_bins`` distinct values in their span (a depth, a
+    hit count) get one bin per integer. Otherwise ``num_bins`` equal bins span from the lower to
+    the upper :data:`RANGE_QUANTILES` of either sample, so that a few outliers do not squeeze
+    the distributions into one bin; :func:`histogram_counts` puts values beyond into the end
+    bins.
+
+    Returns:
+        float64 ``[K + 1]`` edges, or None when either sample has no finite value.
+    """
+    a, b = _finite(reference), _finite(other)
+    if a.size == 0 or b.size == 0:
+        return None
+    both = np.concatenate([a, b])
+    low, high = float(both.min()), float(both.max())
+    if np.all(both == np.round(both)) and high - low < num_bins:
+        return np.arange(low - 0.5, high + 1.0)
+    low = min(float(np.quantile(x, RANGE_QUANTILES[0])) for x in (a, b))
+    high = max(float(np.quantile(x, RANGE_QUANTILES[1])) for x in (a, b))
+    if low == high:
+        low, high = low - 0.5, high + 0.5
+    return np.linspace(low, high, num_bins + 1)
+
+
+def histogram_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Counts ``[K]`` of the finite ``values`` in ``edges``, values beyond in the end bins."""
+    return np.histogram(np.clip(_finite(values), edges[0], edges[-1]), edges)[0].astype(
+        np.float64)
+
+
+def sample_summary(values: np.ndarray) -> dict[str, Any]:
+    """``{"mean", "std", "num", "num_non_finite"}`` of the finite entries of ``values``."""
+    values = np.asarray(values, np.float64).reshape(-1)
+    finite = values[np.isfinite(values)]
+    return {
+        "mean": float(finite.mean()) if finite.size else float("nan"),
+        "std": float(finite.std()) if finite.size else float("nan"),
+        "num": int(finite.size),
+        "num_non_finite": int(values.size - finite.size),
+    }
+
+
+def compare_samples(reference: np.ndarray, other: np.ndarray, num_bins: int = NUM_BINS
+                    ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Separation power and summaries of a simulated (``reference``) and a generated sample.
+
+    Returns:
+        ``(metrics, histogram)``: metrics ``{"separation_power", "simulator": summary,
+        "gan": summary}`` (separation power NaN when a sample has no finite value) and the
+        histogram ``{"edges", "simulator", "gan" (counts), "separation_power"}`` a figure
+        draws, or None.
+    """
+    edges = histogram_edges(reference, other, num_bins)
+    histogram = None
+    separation = float("nan")
+    if edges is not None:
+        counts_reference = histogram_counts(reference, edges)
+        counts_other = histogram_counts(other, edges)
+        separation = separation_power(counts_reference, counts_other)
+        histogram = {"edges": edges, "simulator": counts_reference, "gan": counts_other,
+                     "separation_power": separation}
+    metrics = {"separation_power": separation, "simulator": sample_summary(reference),
+               "gan": sample_summary(other)}
+    return metrics, histogram

@@ -31,12 +31,8 @@ figures).
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
-import resource
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -597,25 +593,6 @@ def stream_bytes_per_event(hcal_window: int = data_reco.HCAL_WINDOW) -> int:
     return sum(a.nbytes for a in data_reco.network_arrays(event, hcal_window).values())
 
 
-def peak_rss_bytes() -> dict[str, int | None]:
-    """This process' peak resident memory: ``ru_maxrss`` and, on Linux, ``VmHWM``.
-
-    Returns:
-        ``{"ru_maxrss_bytes", "vm_hwm_bytes"}`` (the latter None without ``/proc``).
-    """
-    # ru_maxrss is in kilobytes on Linux.
-    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    hwm = None
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    hwm = int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return {"ru_maxrss_bytes": maxrss, "vm_hwm_bytes": hwm}
-
-
 def stream_peak_rss(data_dir: str, num_events: int, shuffle_buffer: int, batch_size: int,
                     block_size: int, seed: int = 1) -> dict[str, Any]:
     """Streams one epoch of the ``train`` rows of ``data_dir`` and reads this process' peak RSS.
@@ -640,28 +617,17 @@ def stream_peak_rss(data_dir: str, num_events: int, shuffle_buffer: int, batch_s
     paths = data_reco.dataset_files(config, PARTICLES, data_dir)
     dataset = data_reco.tf_dataset(paths, "train", config, batch_size,
                                    shuffle_buffer=shuffle_buffer, seed=seed, repeat=False)
-    before = peak_rss_bytes()["ru_maxrss_bytes"]
+    before = benchmarking.peak_rss_bytes()["ru_maxrss_bytes"]
     events = batches = 0
     start = time.perf_counter()
     for _, targets in dataset:
         events += int(targets["label"].shape[0])
         batches += 1
     seconds = time.perf_counter() - start
-    after = peak_rss_bytes()
+    after = benchmarking.peak_rss_bytes()
     return {"events": events, "batches": batches, "seconds": seconds,
             "rss_before_stream_bytes": before, "peak_rss_bytes": after["ru_maxrss_bytes"],
             "vm_hwm_bytes": after["vm_hwm_bytes"]}
-
-
-_CHILD = ("import json, sys\n"
-          "from caloml.reco import benchmark\n"
-          "print(json.dumps(benchmark.stream_peak_rss(**json.loads(sys.argv[1]))))\n")
-# Linux carries a process' peak RSS across fork and exec: a child started from the benchmark
-# process would report the benchmark's own peak (GiB of networks and data) as its ru_maxrss.
-# A small launcher process in between starts the measured child from a few MiB instead.
-_LAUNCHER = ("import subprocess, sys\n"
-             "proc = subprocess.run([sys.executable, '-c', sys.argv[1], sys.argv[2]])\n"
-             "sys.exit(proc.returncode)\n")
 
 
 def measure_stream_rss(data_dir: str, num_events: int, shuffle_buffer: int, batch_size: int,
@@ -674,13 +640,8 @@ def measure_stream_rss(data_dir: str, num_events: int, shuffle_buffer: int, batc
     """
     args = {"data_dir": data_dir, "num_events": num_events, "shuffle_buffer": shuffle_buffer,
             "batch_size": batch_size, "block_size": block_size, "seed": seed}
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
-    proc = subprocess.run([sys.executable, "-c", _LAUNCHER, _CHILD, json.dumps(args)],
-                          capture_output=True, text=True, timeout=timeout_s, env=env)
-    if proc.returncode != 0:
-        raise RuntimeError(f"the streaming process failed ({proc.returncode}):\n"
-                           f"{proc.stderr[-4000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return benchmarking.run_in_fresh_process("caloml.reco.benchmark", "stream_peak_rss", args,
+                                             timeout_s)
 
 
 def benchmark_stream_memory(settings: BenchmarkSettings, directory: str) -> dict[str, Any]:

@@ -6,6 +6,7 @@
 * :mod:`caloml.training.callbacks` — divergence guard, history, validation monitor, progress.
 * :mod:`caloml.training.seeds` — one seed per random component, derived from ``--seed``.
 * :mod:`caloml.training.losses` — per-example GAN losses (reduce with ``compute_average_loss``).
+* :mod:`caloml.training.adversarial` — the shell of a generator-vs-discriminator trainer.
 * :mod:`caloml.training.classifier` — fitting a binary classifier with early stopping.
 * :mod:`caloml.training.export` — ``.keras`` and SavedModel exports of inference networks.
 """

@@ -107,7 +107,7 @@ def test_hand_written_step_makes_the_trainers_updates(num_classes, functions_run
 @pytest.mark.slow
 def test_tiny_benchmark_writes_consistent_json(tmp_path):
     settings = calogan_benchmark.BenchmarkSettings(
-        batch_sizes=(1, 4), steps=2, repeats=2, matmul_size=64, min_seconds=0.01,
+        batch_sizes=(1, 4), steps=1, repeats=2, matmul_size=64, min_seconds=0.01,
         lc_shapes=TINY_LC, lc_batch_size=8, gan=TINY,
     )
     generator, discriminator = tiny_networks()
@@ -210,7 +210,7 @@ def test_tiny_benchmark_writes_consistent_json(tmp_path):
 
 @pytest.mark.parametrize("flags, message", [
     (["--model=sr_gan", "--train_batch_size=8"],
-     "--train_batch_size is an option of --model=calogan only"),
+     "--train_batch_size is an option of --model=calogan or --model=gan3d only"),
     (["--model=calogan", "--batch_sizes=1,x"],
      "--batch_sizes must be a comma-separated list of positive integers"),
     (["--model=calogan", "--num_train=5"], "--num_train is an option of --model=reco only"),

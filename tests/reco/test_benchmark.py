@@ -187,7 +187,7 @@ def test_stream_rss_of_a_fresh_process_is_its_own(tmp_path):
     assert ballast.sum() == 2**27
     assert result["events"] == 32 and result["batches"] == 7  # ⌈32 / 5⌉
     assert result["peak_rss_bytes"] >= result["rss_before_stream_bytes"] > 0
-    own = benchmark.peak_rss_bytes()
+    own = benchmarking.peak_rss_bytes()
     assert own["ru_maxrss_bytes"] > 2**30
     # The child's ru_maxrss is its own peak (VmHWM of its image), not this process' peak.
     assert result["peak_rss_bytes"] == pytest.approx(result["vm_hwm_bytes"], rel=0.05)
@@ -260,11 +260,12 @@ def _run_script(*args: str, cwd: pathlib.Path) -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize("args, message", [
     (["--model=reco", "--steps=3"],
-         "error: --steps is an option of --model=sr_gan or --model=calogan only"),
+         "error: --steps is an option of --model=sr_gan, --model=calogan or --model=gan3d only"),
     (["--model=sim", "--shuffle_buffer=3"],
-     "error: --shuffle_buffer is an option of --model=reco only"),
+     "error: --shuffle_buffer is an option of --model=reco or --model=gan3d only"),
     (["--model=sim", "--matmul_size=64"],
-     "error: --matmul_size is an option of --model=sr_gan, --model=reco or --model=calogan only"),
+     "error: --matmul_size is an option of --model=sr_gan, --model=reco, --model=calogan or "
+     "--model=gan3d only"),
 ])
 def test_script_refuses_options_of_other_models_in_one_line(tmp_path, args, message):
     proc = _run_script(*args, cwd=tmp_path)
