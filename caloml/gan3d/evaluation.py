@@ -59,7 +59,8 @@ ENERGY_BIN_POSITIONS = (0.1, 0.5, 0.9)
 ENERGY_HALF_WIDTH_FRACTION = 0.05
 # Equal energy bins of the sampling fraction and of the reconstruction's response against E.
 NUM_ENERGY_PROFILE_BINS = 10
-GENERATION_BATCH = 128
+# TensorFlow's CPU Conv3D holds a whole batch's patch matrix (~0.3 GB per shower): at most 64.
+GENERATION_BATCH = 64
 RECO_BATCH = 256
 RUNTIME_REPEATS = 3
 RUNTIME_MIN_SECONDS = 0.5

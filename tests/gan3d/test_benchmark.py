@@ -83,3 +83,12 @@ def test_script_refuses_options_of_other_models(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
         "error: --architecture is an option of --model=gan3d only"]
+
+
+def test_streaming_is_bounded_when_the_peak_grows_less_than_half_the_added_data():
+    small = {"peak_rss_bytes": 1000, "file_array_bytes": 100}
+    assert benchmark.stream_bounded([small, {"peak_rss_bytes": 1040,
+                                             "file_array_bytes": 200}])
+    # A pipeline holding the file in memory grows with it.
+    assert not benchmark.stream_bounded([small, {"peak_rss_bytes": 1100,
+                                                 "file_array_bytes": 200}])
