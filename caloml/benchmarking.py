@@ -298,6 +298,44 @@ def with_best_matmul_fraction(inference: dict[str, list[dict[str, Any]]],
     return matmul
 
 
+def time_trainer_against_handwritten(trainer: Any, cached: Any,
+                                     make_step: Callable[[bool], Callable[[Any], Any]],
+                                     rounds: int, fit_steps: int | None = None
+                                     ) -> dict[str, Any]:
+    """Times a compiled Keras trainer's train function against a hand-written step, then ``fit``.
+
+    Variants (each called once untimed first, for the tracing): ``trainer``, the trainer's Keras
+    train function (what ``fit`` calls every step: ``strategy.run(train_step)`` in a
+    ``tf.function``), and ``handwritten``, ``make_step(jit_compile)`` with the trainer's
+    ``jit_compile``, one step each per round in alternating order (:func:`time_rotating`); then
+    ``fit`` for ``fit_steps`` (default ``rounds``) steps, each paired with one step of the train
+    function (:func:`fit_overhead`).
+
+    Args:
+        trainer: a compiled ``keras.Model`` trainer.
+        cached: a ``tf.data.Dataset`` repeating one batch.
+        make_step: ``jit_compile -> step(batch)``, the hand-written step on the same networks.
+        rounds: timed rounds.
+        fit_steps: timed ``fit`` steps.
+
+    Returns:
+        :func:`time_rotating`'s result with ``trainer_fit`` and ``jit_compile`` added.
+    """
+    jit_compile = bool(trainer.jit_compile)
+    trainer.make_train_function()
+    train_function = trainer.train_function
+    iterator = iter(trainer.distribute_strategy.experimental_distribute_dataset(cached))
+    batches = iter(cached)
+    step = make_step(jit_compile)
+    variants = {"trainer": lambda: train_function(iterator),
+                "handwritten": lambda: step(next(batches))}
+    result: dict[str, Any] = time_rotating(variants, rounds)
+    result["trainer_fit"] = fit_overhead(trainer, cached, variants["trainer"],
+                                         fit_steps or rounds)
+    result["jit_compile"] = jit_compile
+    return result
+
+
 def trainer_overhead(training: dict[str, Any], goal: float) -> dict[str, Any]:
     """The trainer's step against the hand-written one, from :func:`time_rotating` results.
 

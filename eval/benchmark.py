@@ -5,6 +5,7 @@
     python eval/benchmark.py --model=reco --output=benchmark_reco.json
     python eval/benchmark.py --model=calogan --output=benchmark_calogan.json
     python eval/benchmark.py --model=gan3d --output=benchmark_gan3d.json
+    python eval/benchmark.py --model=jet_sr --output=benchmark_jet_sr.json
 
 ``sim``: simulator throughput in showers/s per geometry (one and two worker processes in
 memory, and end to end into gzip HDF5) against the project's targets (about 3 minutes with the
@@ -22,7 +23,11 @@ shapes, and one training step of CaloGANTrainer against a hand-written step (abo
 two CPU cores). ``gan3d`` (paper 003 §4): generator ms/shower at batch 1, 64, 256, 1024 against
 the FP32 matmul rate and beside the paper's 13 ms / 4 ms and Geant4's 17 s, one training step of
 Gan3DTrainer against a hand-written step, and the peak memory of streaming files of 1 and 4
-shuffle buffers (about 15 minutes on two CPU cores).
+shuffle buffers (about 15 minutes on two CPU cores). ``jet_sr`` (paper 001): Pythia 8 jet
+generation (qcd and top, 1 and 2 worker processes) as jets/s, ms per event and acceptance beside
+the issue's 22 ms per tt̄ event on one core, the super-resolution generator's images/s at batch 1,
+32, 256 against the FP32 matmul rate, and one training step of JetSRTrainer against a
+hand-written step (7–9 minutes on two CPU cores).
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from caloml import cli, outputs
 from caloml.errors import UsageError
 from caloml.simreport import benchmark as sim_benchmark
 
-MODELS = ("sim", "sr_gan", "reco", "calogan", "gan3d")
+MODELS = ("sim", "sr_gan", "reco", "calogan", "gan3d", "jet_sr")
 # The reconstruction networks (caloml.reco.config.NETWORKS; not imported: --help stays light).
 RECO_NETWORKS = ("dnn", "cnn", "googlenet")
 
@@ -43,25 +48,30 @@ flags.DEFINE_string("output", None, "JSON file to write; default benchmark_<mode
 flags.DEFINE_integer("seed", 1, "Seed of the simulator, the weights and the random inputs.",
                      lower_bound=0)
 flags.DEFINE_integer("repeats", None, "Repeats of every measurement; the fastest counts "
-                     "(default: 1 for sim, 3 for sr_gan, reco and calogan, 2 for gan3d).",
+                     "(default: 1 for sim, 3 for sr_gan, reco and calogan, 2 for gan3d and "
+                     "jet_sr).",
                      lower_bound=1)
 # --model=sim
 flags.DEFINE_integer("num_showers", 5000, "sim: showers per configuration.", lower_bound=1)
 flags.DEFINE_multi_enum("geometry", list(sim_benchmark.GRIDS), list(sim_benchmark.GRIDS),
                         "sim: geometries to time (repeat the flag for several).")
 # --model=sr_gan
-flags.DEFINE_integer("steps", 5, "sr_gan, calogan, gan3d: timed training steps per repeat "
-                     "(calogan's default: 3, gan3d's: 2).", lower_bound=1)
-flags.DEFINE_list("batch_sizes", ["1", "32", "256", "1024"], "sr_gan, calogan, gan3d: inference "
-                  "batch sizes (calogan's default: the slides' 1,4,128,512,1024; gan3d's: "
-                  "1,64,256,1024).")
-flags.DEFINE_integer("matmul_size", 4096, "sr_gan, reco, calogan, gan3d: n of the n×n matmul "
-                     "giving the FP32 rate.", lower_bound=1)
-# --model=calogan, gan3d
-flags.DEFINE_integer("train_batch_size", None, "calogan, gan3d: batch of the timed training "
-                     "steps (default 64 for calogan, whose paper trains at 256, and 8 for gan3d, "
-                     "whose paper-size step at 64 takes about a minute on a CPU).",
+flags.DEFINE_integer("steps", 5, "sr_gan, calogan, gan3d, jet_sr: timed training steps per "
+                     "repeat (calogan's default: 3, gan3d's and jet_sr's: 2).", lower_bound=1)
+flags.DEFINE_list("batch_sizes", ["1", "32", "256", "1024"], "sr_gan, calogan, gan3d, jet_sr: "
+                  "inference batch sizes (calogan's default: the slides' 1,4,128,512,1024; "
+                  "gan3d's: 1,64,256,1024; jet_sr's: 1,32,256).")
+flags.DEFINE_integer("matmul_size", 4096, "sr_gan, reco, calogan, gan3d, jet_sr: n of the n×n "
+                     "matmul giving the FP32 rate.", lower_bound=1)
+# --model=calogan, gan3d, jet_sr
+flags.DEFINE_integer("train_batch_size", None, "calogan, gan3d, jet_sr: batch of the timed "
+                     "training steps (default 64 for calogan, whose paper trains at 256, 8 for "
+                     "gan3d, whose paper-size step at 64 takes about a minute on a CPU, and 4 "
+                     "for jet_sr, timed with 2 RRDBs and the original code's discriminators).",
                      lower_bound=1)
+# --model=jet_sr
+flags.DEFINE_integer("num_jets", 256, "jet_sr: selected jets generated per process (qcd, top) "
+                     "and worker count (1, 2).", lower_bound=1)
 # --model=gan3d
 flags.DEFINE_enum("architecture", "anglegan", ["anglegan", "paper_text", "energygan"],
                   "gan3d: the networks timed.")
@@ -90,7 +100,9 @@ _MODEL_FLAGS = {"sim": ("num_showers", "geometry"),
                          "shuffle_buffer", "matmul_size"),
                 "calogan": ("steps", "batch_sizes", "matmul_size", "train_batch_size"),
                 "gan3d": ("steps", "batch_sizes", "matmul_size", "train_batch_size",
-                          "shuffle_buffer", "architecture")}
+                          "shuffle_buffer", "architecture"),
+                "jet_sr": ("steps", "batch_sizes", "matmul_size", "train_batch_size",
+                           "num_jets")}
 
 
 def _benchmark_sim():
@@ -169,8 +181,27 @@ def _benchmark_gan3d():
     return result
 
 
+def _benchmark_jet_sr():
+    cli.import_tensorflow()
+    from caloml.jet_sr import benchmark
+
+    defaults = benchmark.BenchmarkSettings()
+    settings = benchmark.BenchmarkSettings(
+        num_jets=FLAGS.num_jets,
+        batch_sizes=(tuple(int(b) for b in FLAGS.batch_sizes) if FLAGS["batch_sizes"].present
+                     else defaults.batch_sizes),
+        steps=FLAGS.steps if FLAGS["steps"].present else defaults.steps,
+        repeats=FLAGS.repeats or defaults.repeats, matmul_size=FLAGS.matmul_size,
+        seed=FLAGS.seed, train_batch_size=FLAGS.train_batch_size or defaults.train_batch_size,
+    )
+    result = benchmark.benchmark_jet_sr(settings)
+    logging.info("jet_sr speed:\n%s", benchmark.format_summary(result))
+    return result
+
+
 _BENCHMARKS = {"sim": _benchmark_sim, "sr_gan": _benchmark_sr_gan, "reco": _benchmark_reco,
-               "calogan": _benchmark_calogan, "gan3d": _benchmark_gan3d}
+               "calogan": _benchmark_calogan, "gan3d": _benchmark_gan3d,
+               "jet_sr": _benchmark_jet_sr}
 
 
 def main(argv):

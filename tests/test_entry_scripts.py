@@ -11,8 +11,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 SCRIPTS = sorted(str(p.relative_to(ROOT)) for d in ("train", "eval", "baselines")
                  for p in (ROOT / d).glob("*.py"))
 COMMANDS = [[sys.executable, str(ROOT / s)] for s in SCRIPTS] + [
-    [sys.executable, "-m", "caloml.sim"]]
-IDS = SCRIPTS + ["caloml.sim"]
+    [sys.executable, "-m", "caloml.sim"], [sys.executable, "-m", "caloml.jets"]]
+IDS = SCRIPTS + ["caloml.sim", "caloml.jets"]
 # Heavy libraries that --help and a flag error must not need.
 HEAVY = ("tensorflow", "keras", "matplotlib", "sklearn", "xgboost")
 

@@ -499,20 +499,10 @@ def benchmark_training(networks: Networks, config: config_lib.CaloGANConfig, rou
 
     trainer = trainer_lib.CaloGANTrainer(generator, discriminator, config)
     trainer.compile(*trainer_lib.make_optimizers(config))
-    jit_compile = bool(trainer.jit_compile)
-    trainer.make_train_function()
-    train_function = trainer.train_function
-    iterator = iter(trainer.distribute_strategy.experimental_distribute_dataset(cached))
-    batches = iter(cached)
-    step = handwritten_train_step(generator, discriminator, config, jit_compile)
-    variants = {"trainer": lambda: train_function(iterator),
-                "handwritten": lambda: step(next(batches))}
-
-    result: dict[str, Any] = benchmarking.time_rotating(variants, rounds)
-
-    result["trainer_fit"] = benchmarking.fit_overhead(trainer, cached, variants["trainer"],
-                                                      fit_steps or rounds)
-    result["jit_compile"] = jit_compile
+    result = benchmarking.time_trainer_against_handwritten(
+        trainer, cached,
+        lambda jit: handwritten_train_step(generator, discriminator, config, jit),
+        rounds, fit_steps)
     result["batch_size"] = config.batch_size
     return result
 

@@ -169,7 +169,7 @@ def write_arrays(
         w.write(0, arrays)
 
 
-_KINDS = {"float32": "f", "float64": "f", "int32": "iu", "int64": "iu"}
+_KINDS = {"float32": "f", "float64": "f", "int8": "iu", "int32": "iu", "int64": "iu"}
 
 
 def _scalar(shape: tuple[int, ...]) -> bool:

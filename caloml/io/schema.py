@@ -165,8 +165,44 @@ THREEDGAN = Layout(
     ),
 )
 
+# Paired jet images of "How to GAN Higher Jet Resolution" (paper 001 §2), as written by
+# caloml.jets (Pythia 8 + the Delphes-ATLAS-card detector model + FastJet): the HR jet's pixels
+# in a 160 x 160 window of 2 pi / 640 pixels centred on its axis, the LR_f jets' pixels in the
+# same window pooled by f, and the HR jet's constituents as in the public top-tagging dataset.
+JETS = Layout(
+    name="jets",
+    fields=(
+        Field("hr", (160, 160), "float32", "GeV", ENERGY,
+              "HR jet image: pT per 2 pi / 640 pixel of the HR jet's constituents in the window "
+              "(axis 1 eta, axis 2 phi, increasing)"),
+        Field("lr2", (80, 80), "float32", "GeV", ENERGY,
+              "LR_2 jet image: pT per 2 x 2-pooled pixel of the jet found on the pooled "
+              "constituents, same window"),
+        Field("lr4", (40, 40), "float32", "GeV", ENERGY,
+              "LR_4 jet image: pT per 4 x 4-pooled pixel, same window"),
+        Field("lr8", (20, 20), "float32", "GeV", ENERGY,
+              "LR_8 jet image: pT per 8 x 8-pooled pixel, same window"),
+        Field("constituents", (200, 4), "float32", "GeV", FINITE,
+              "(E, px, py, pz) of the HR jet's detector-level constituents before "
+              "pixelisation, pT-ordered, zero-padded"),
+        Field("num_constituents", (), "int32", "", INTEGER,
+              "rows of constituents filled (at most 200)"),
+        Field("jet", (4,), "float32", "GeV, 1, rad, GeV", FINITE,
+              "HR jet (pt, eta, phi, mass)"),
+        Field("jet_lr2", (4,), "float32", "GeV, 1, rad, GeV", FINITE,
+              "LR_2 jet (pt, eta, phi, mass)"),
+        Field("jet_lr4", (4,), "float32", "GeV, 1, rad, GeV", FINITE,
+              "LR_4 jet (pt, eta, phi, mass)"),
+        Field("jet_lr8", (4,), "float32", "GeV, 1, rad, GeV", FINITE,
+              "LR_8 jet (pt, eta, phi, mass)"),
+        Field("image_centre", (2,), "float32", "1, rad", FINITE,
+              "(eta, phi) of the window centre"),
+        Field("is_top", (), "int8", "", INTEGER, "1 for top-quark jets, 0 for QCD jets"),
+    ),
+)
+
 LAYOUTS: dict[str, Layout] = {
-    "srgamma": SRGAMMA, "calogan": CALOGAN, "clic": CLIC, "3dgan": THREEDGAN,
+    "srgamma": SRGAMMA, "calogan": CALOGAN, "clic": CLIC, "3dgan": THREEDGAN, "jets": JETS,
 }
 
 

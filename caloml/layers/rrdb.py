@@ -9,6 +9,7 @@ Tensors are channels-last, ``[batch, x, y, filters]``; the blocks keep the shape
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import keras
@@ -44,8 +45,14 @@ class ScaledResidual(layers.Layer):
         return {**super().get_config(), "scale": self.scale}
 
 
+# An activation: a Keras activation name (applied inside the convolutions), or a callable that
+# takes a layer name and returns a fresh activation layer (applied after the convolution as its
+# own layer, e.g. a LeakyReLU of a given slope, which no activation name expresses).
+Activation = str | Callable[[str], layers.Layer]
+
+
 def apply_dense_block(x, filters: int, kernel_size: int, num_convs: int, residual_scale: float,
-                      activation: str, name: str):
+                      activation: Activation, name: str):
     """One dense block: convolution ``k`` sees the block input and the outputs of ``1 … k-1``.
 
     All convolutions but the last have ``activation``, the last is linear (as in ESRGAN); its
@@ -57,7 +64,9 @@ def apply_dense_block(x, filters: int, kernel_size: int, num_convs: int, residua
         kernel_size: square kernel.
         num_convs: convolutions in the block.
         residual_scale: β.
-        activation: Keras activation of the inner convolutions (ESRGAN: leaky ReLU).
+        activation: activation of the inner convolutions (ESRGAN: leaky ReLU): a Keras
+            activation name, or a callable ``layer_name -> layer`` whose fresh layer is applied
+            after the convolution, named ``<name>_activation_<k>``.
         name: prefix of the layer names (``<name>_conv_<k>``, ``<name>_residual``).
 
     Returns:
@@ -67,16 +76,20 @@ def apply_dense_block(x, filters: int, kernel_size: int, num_convs: int, residua
     y = x
     for k in range(1, num_convs + 1):
         inputs = features[0] if k == 1 else layers.Concatenate(name=f"{name}_concat_{k}")(features)
+        inner = k < num_convs
         y = layers.Conv2D(filters, kernel_size, padding="same",
-                          activation=None if k == num_convs else activation,
+                          activation=activation if inner and isinstance(activation, str)
+                          else None,
                           name=f"{name}_conv_{k}")(inputs)
+        if inner and not isinstance(activation, str):
+            y = activation(f"{name}_activation_{k}")(y)
         features.append(y)
     return ScaledResidual(residual_scale, name=f"{name}_residual")([x, y])
 
 
 def apply_rrdb(x, filters: int, kernel_size: int = 3, dense_blocks: int = 3,
                convs_per_dense_block: int = 5, residual_scale: float = 0.2,
-               activation: str = "silu", name: str = "rrdb"):
+               activation: Activation = "silu", name: str = "rrdb"):
     """A residual-in-residual dense block: dense blocks, then a β-scaled skip.
 
     Args:
@@ -86,7 +99,7 @@ def apply_rrdb(x, filters: int, kernel_size: int = 3, dense_blocks: int = 3,
         dense_blocks: dense blocks in the RRDB (ESRGAN: 3).
         convs_per_dense_block: convolutions per dense block (ESRGAN: 5).
         residual_scale: β of both residual levels (ESRGAN: 0.2).
-        activation: activation inside the dense blocks.
+        activation: activation inside the dense blocks (see :func:`apply_dense_block`).
         name: prefix of the layer names (``<name>_dense_<i>_…``, ``<name>_residual``).
 
     Returns:

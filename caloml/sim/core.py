@@ -277,13 +277,21 @@ def _exit_with_parent(parent_pid: int) -> None:
     threading.Thread(target=watch_parent, name="watch_parent", daemon=True).start()
 
 
-def _results(tasks, workers: int):
-    """Yields chunk results in order, with at most 2 × workers chunks in flight."""
+def _results(tasks, workers: int, run_chunk: Callable[[Any], Any] | None = None):
+    """Yields chunk results in order, with at most 2 × workers chunks in flight.
+
+    Args:
+        tasks: an iterable of picklable chunk descriptions.
+        workers: processes (1: run in this process).
+        run_chunk: a module-level function (picklable) that runs one task; default
+            :func:`_run_chunk`, the simulator's. Other generators (``caloml.jets``) pass theirs.
+    """
+    run_chunk = _run_chunk if run_chunk is None else run_chunk
     if workers <= 1:
         # In-process too, the small per-chunk products gain nothing from BLAS threads and lose
         # up to 3x (calogan) when the other cores are busy; the limit ends with the generator.
         with threadpoolctl.threadpool_limits(1, user_api="blas"):
-            yield from map(_run_chunk, tasks)
+            yield from map(run_chunk, tasks)
         return
     # Workers run numpy/scipy only, so "fork" is safe and, unlike "spawn", works from scripts
     # without a ``__main__`` guard. Elsewhere (macOS, Windows) the platform default is used.
@@ -294,7 +302,7 @@ def _results(tasks, workers: int):
     ) as pool:
         pending = collections.deque()
         for task in tasks:
-            pending.append(pool.submit(_run_chunk, task))
+            pending.append(pool.submit(run_chunk, task))
             if len(pending) >= 2 * workers:
                 yield pending.popleft().result()
         while pending:
@@ -407,13 +415,14 @@ def simulate_to_file(
     return attrs
 
 
-def _progress(results, total: int, enabled: bool):
+def _progress(results, total: int, enabled: bool, unit: str = "shower", key: str = "energy"):
+    """Passes ``results`` on, with a progress bar of ``len(out[key])`` ``unit``s per result."""
     if not enabled:
         yield from results
         return
     from tqdm import tqdm  # only needed for interactive runs
 
-    with tqdm(total=total, unit="shower", smoothing=0.1) as bar:
+    with tqdm(total=total, unit=unit, smoothing=0.1) as bar:
         for out in results:
-            bar.update(len(out["energy"]))
+            bar.update(len(out[key]))
             yield out

@@ -75,7 +75,8 @@ def fit_adversarial(build: Callable[[], tuple[keras.Model, keras.Model, Adversar
     ``progress_metrics``.
 
     Args:
-        build: ``() -> (generator, discriminator, trainer)``, called in the strategy scope.
+        build: ``() -> (generator, discriminator, trainer)``, called in the strategy scope;
+            ``discriminator`` may be None when the trainer has ``checkpoint_items()``.
         distribution: the ``tf.distribute`` strategy.
         out: the directory this process writes into.
         workdir: the run's work directory (where a resumed run's checkpoints are).
@@ -92,12 +93,15 @@ def fit_adversarial(build: Callable[[], tuple[keras.Model, keras.Model, Adversar
 
     with distribution.scope():
         generator, discriminator, trainer = build()
+        # A trainer with more networks than two (the jet SR GAN's four discriminators) names
+        # them all in checkpoint_items().
+        items = (trainer.checkpoint_items() if hasattr(trainer, "checkpoint_items") else
+                 dict(generator=generator, discriminator=discriminator,
+                      generator_optimizer=trainer.generator_optimizer,
+                      discriminator_optimizer=trainer.discriminator_optimizer))
         checkpointer = checkpoint.Checkpointer(
             os.path.join(out, "checkpoints"),
-            restore_directory=os.path.join(workdir, "checkpoints"),
-            generator=generator, discriminator=discriminator,
-            generator_optimizer=trainer.generator_optimizer,
-            discriminator_optimizer=trainer.discriminator_optimizer)
+            restore_directory=os.path.join(workdir, "checkpoints"), **items)
         initial_epoch = checkpointer.restore()
     if initial_epoch >= epochs:
         return generator
