@@ -22,7 +22,6 @@ from caloml.calogan import config as config_lib
 from caloml.calogan import evaluation, networks
 from caloml.calogan import trainer as trainer_lib
 from caloml.data import calogan as calogan_data
-from caloml.errors import MissingFileError
 from caloml.training import adversarial, checkpoint, export, seeds, strategy
 
 # config.json fields that are not compared on resume: a work directory may be moved or copied.
@@ -114,16 +113,8 @@ def _train(config: config_lib.CaloGANExperiment, distribution, out: str,
 
 def evaluate_workdir(workdir: str) -> dict[str, Any]:
     """Assesses the exported generator of a finished run in ``workdir`` (``eval/calogan.py``)."""
-    path = os.path.join(workdir, "config.json")
-    if not os.path.exists(path):
-        raise MissingFileError(f"{path!r} does not exist: is {workdir!r} a CaloGAN work "
-                               "directory (train/calogan.py --workdir)?")
-    config = config_lib.CaloGANExperiment.from_json(outputs.read_json(path))
-    config = dataclasses.replace(config, workdir=os.path.abspath(workdir))
-    if not export.is_complete(workdir, "generator"):
-        raise MissingFileError(f"generator.keras and generator_savedmodel/ are not both in "
-                               f"{workdir!r}: the training has not finished; rerun "
-                               "train/calogan.py with the same flags to resume it")
+    config = export.finished_run_config(workdir, config_lib.CaloGANExperiment.from_json,
+                                        "CaloGAN", "train/calogan.py")
     paths = _paths(config, os.path.join(config.workdir, "data"))
     train, test = load_showers(config, paths)
     generator = keras.saving.load_model(os.path.join(workdir, "generator.keras"))

@@ -21,7 +21,6 @@ import keras
 
 from caloml import outputs
 from caloml.data import threedgan
-from caloml.errors import MissingFileError
 from caloml.gan3d import config as config_lib
 from caloml.gan3d import evaluation, networks
 from caloml.gan3d import trainer as trainer_lib
@@ -132,20 +131,12 @@ def evaluate_workdir(workdir: str, reco_workdir: str | None = None) -> dict[str,
         workdir: the work directory of ``train/gan3d.py``.
         reco_workdir: a reconstruction work directory for Appendix B (overrides the run's).
     """
-    path = os.path.join(workdir, "config.json")
-    if not os.path.exists(path):
-        raise MissingFileError(f"{path!r} does not exist: is {workdir!r} a 3DGAN work "
-                               "directory (train/gan3d.py --workdir)?")
-    config = config_lib.Gan3DExperiment.from_json(outputs.read_json(path))
-    config = dataclasses.replace(config, workdir=os.path.abspath(workdir))
+    config = export.finished_run_config(workdir, config_lib.Gan3DExperiment.from_json,
+                                        "3DGAN", "train/gan3d.py")
     if reco_workdir is not None:
         config = dataclasses.replace(config, reco_workdir=os.path.abspath(reco_workdir))
     if config.reco_workdir is not None:
         evaluation.check_reco_workdir(config.reco_workdir)
-    if not export.is_complete(workdir, "generator"):
-        raise MissingFileError(f"generator.keras and generator_savedmodel/ are not both in "
-                               f"{workdir!r}: the training has not finished; rerun "
-                               "train/gan3d.py with the same flags to resume it")
     files = dataset_files(config, os.path.join(config.workdir, "data"))
     generator = keras.saving.load_model(os.path.join(workdir, "generator.keras"))
     return evaluation.evaluate(config, generator, test_events(config, files), config.workdir)

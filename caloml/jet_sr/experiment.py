@@ -242,17 +242,8 @@ def train_and_evaluate(config: config_lib.JetSRExperiment) -> dict[str, Any]:
 
 
 def _load_config(workdir: str) -> config_lib.JetSRExperiment:
-    path = os.path.join(workdir, "config.json")
-    if not os.path.exists(path):
-        raise MissingFileError(f"{path!r} does not exist: is {workdir!r} a jet super-resolution "
-                               "work directory (train/jet_sr.py --workdir)?")
-    config = config_lib.JetSRExperiment.from_json(outputs.read_json(path))
-    config = dataclasses.replace(config, workdir=os.path.abspath(workdir))
-    if not export.is_complete(workdir, "generator"):
-        raise MissingFileError(f"generator.keras and generator_savedmodel/ are not both in "
-                               f"{workdir!r}: the training has not finished; rerun "
-                               "train/jet_sr.py with the same flags to resume it")
-    return config
+    return export.finished_run_config(workdir, config_lib.JetSRExperiment.from_json,
+                                      "jet super-resolution", "train/jet_sr.py")
 
 
 def evaluate_workdir(workdir: str) -> dict[str, Any]:

@@ -16,12 +16,15 @@ under a final name, and an older export stays until the new one is complete.
 
 from __future__ import annotations
 
+import dataclasses
 import os
+from typing import Any
 
 import keras
 from absl import logging
 
 from caloml import outputs
+from caloml.errors import MissingFileError
 
 
 def paths(workdir: str | os.PathLike, name: str) -> tuple[str, str]:
@@ -65,3 +68,35 @@ def export_model(model: keras.Model, workdir: str | os.PathLike, name: str) -> t
         model.save(tmp_path)
     logging.info("exported %s to %s and %s", model.name, keras_path, savedmodel_path)
     return keras_path, savedmodel_path
+
+
+def finished_run_config(workdir: str | os.PathLike, from_json: Any, study: str, script: str,
+                        name: str = "generator") -> Any:
+    """The configuration of a finished training run, for re-assessing its export.
+
+    Args:
+        workdir: the run's work directory.
+        from_json: the experiment config class's ``from_json`` (``config.json`` → config).
+        study: what the run is called in messages (``"CaloGAN"``).
+        script: the training script (``"train/calogan.py"``), named in the remedies.
+        name: the export that must be complete.
+
+    Returns:
+        The config with its ``workdir`` made absolute (a work directory may be moved).
+
+    Raises:
+        MissingFileError: no ``config.json`` (not a work directory of ``script``), or the
+            export is incomplete (the training has not finished), with the remedy.
+    """
+    workdir = os.fspath(workdir)
+    path = os.path.join(workdir, "config.json")
+    if not os.path.exists(path):
+        raise MissingFileError(f"{path!r} does not exist: is {workdir!r} a {study} work "
+                               f"directory ({script} --workdir)?")
+    config = from_json(outputs.read_json(path))
+    config = dataclasses.replace(config, workdir=os.path.abspath(workdir))
+    if not is_complete(workdir, name):
+        raise MissingFileError(f"{name}.keras and {name}_savedmodel/ are not both in "
+                               f"{workdir!r}: the training has not finished; rerun "
+                               f"{script} with the same flags to resume it")
+    return config

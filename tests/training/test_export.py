@@ -1,5 +1,6 @@
 """Export of inference networks: .keras and a SavedModel loadable without caloml."""
 
+import dataclasses
 import json
 import os
 import shutil
@@ -11,6 +12,8 @@ import keras
 import numpy as np
 import pytest
 
+from caloml import outputs
+from caloml.errors import MissingFileError
 from caloml.srgan import config, networks
 from caloml.training import export
 
@@ -124,3 +127,28 @@ def test_an_export_missing_a_part_is_not_reused(generator, lr_images, tmp_path):
     export.export_model(generator, tmp_path, "generator")
     os.remove(keras_path)  # killed after the SavedModel, before the .keras file
     assert export.load_exported(tmp_path, "generator") is None
+
+
+def test_finished_run_config_names_the_missing_piece_and_its_remedy(generator, tmp_path):
+
+    @dataclasses.dataclass(frozen=True)
+    class Run:
+        workdir: str
+        epochs: int = 1
+
+        @classmethod
+        def from_json(cls, values):
+            return cls(**values)
+
+    workdir = tmp_path / "run"
+    with pytest.raises(MissingFileError, match=r"is '.*run' a toy work directory "
+                                               r"\(train/toy.py --workdir\)\?"):
+        export.finished_run_config(workdir, Run.from_json, "toy", "train/toy.py")
+    workdir.mkdir()
+    outputs.write_json(workdir / "config.json", {"workdir": "/elsewhere", "epochs": 3})
+    with pytest.raises(MissingFileError, match="the training has not finished; rerun "
+                                               "train/toy.py with the same flags"):
+        export.finished_run_config(workdir, Run.from_json, "toy", "train/toy.py")
+    export.export_model(generator, workdir, "generator")
+    config = export.finished_run_config(workdir, Run.from_json, "toy", "train/toy.py")
+    assert config == Run(workdir=str(workdir), epochs=3)  # the moved directory is the one used
