@@ -259,7 +259,7 @@ def assess(
     for name in COMPARED_OBSERVABLES:
         distributions[name] = {
             f"{a}_vs_{b}": statistics.compare_samples(observables[a][name],
-                                                      observables[b][name])[0]
+                                                      observables[b][name], names=(a, b))[0]
             for a, b in (("hr", "sr"), ("hr", "lr"), ("lr", "lr_gen"))}
     relative_arrays, relative, closer = {}, {}, {}
     for name in PER_JET_OBSERVABLES:
@@ -277,7 +277,8 @@ def assess(
         "k": list(range(1, num_leading + 1)),
         "axis": "sqrt(pT / GeV); jets with fewer than k constituents count as 0",
         **{f"{a}_vs_{b}": [statistics.compare_samples(np.sqrt(leading[a][:, k]),
-                                                      np.sqrt(leading[b][:, k]))[0]
+                                                      np.sqrt(leading[b][:, k]),
+                                                      names=(a, b))[0]
                            for k in range(num_leading)]
            for a, b in (("hr", "sr"), ("lr", "lr_gen"))},
         "wasserstein_hr_sr_gev": np.asarray(
@@ -370,7 +371,8 @@ def factor_scan(
         "active_pixels": {key: statistics.sample_summary(values["num_constituents"])
                           for key, values in observables.items()},
         "observables": {name: {key: statistics.compare_samples(observables["hr"][name],
-                                                               values[name])[0]
+                                                               values[name],
+                                                               names=("hr", key))[0]
                                for key, values in observables.items() if key != "hr"}
                         for name in COMPARED_OBSERVABLES},
     }

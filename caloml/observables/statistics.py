@@ -309,16 +309,23 @@ def sample_summary(values: np.ndarray) -> dict[str, Any]:
     }
 
 
-def compare_samples(reference: np.ndarray, other: np.ndarray, num_bins: int = NUM_BINS
+def compare_samples(reference: np.ndarray, other: np.ndarray, num_bins: int = NUM_BINS,
+                    names: tuple[str, str] = ("simulator", "gan"),
                     ) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """Separation power and summaries of a simulated (``reference``) and a generated sample.
+
+    Args:
+        reference, other: the two samples.
+        num_bins: histogram bins.
+        names: the keys of the two samples in the results (e.g. ``("hr", "sr")``).
 
     Returns:
         ``(metrics, histogram)``: metrics ``{"separation_power", "simulator": summary,
         "gan": summary}`` (separation power NaN when a sample has no finite value) and the
         histogram ``{"edges", "simulator", "gan" (counts), "separation_power"}`` a figure
-        draws, or None.
+        draws, or None; ``names`` replace ``"simulator"`` and ``"gan"``.
     """
+    first, second = names
     edges = histogram_edges(reference, other, num_bins)
     histogram = None
     separation = float("nan")
@@ -326,8 +333,8 @@ def compare_samples(reference: np.ndarray, other: np.ndarray, num_bins: int = NU
         counts_reference = histogram_counts(reference, edges)
         counts_other = histogram_counts(other, edges)
         separation = separation_power(counts_reference, counts_other)
-        histogram = {"edges": edges, "simulator": counts_reference, "gan": counts_other,
+        histogram = {"edges": edges, first: counts_reference, second: counts_other,
                      "separation_power": separation}
-    metrics = {"separation_power": separation, "simulator": sample_summary(reference),
-               "gan": sample_summary(other)}
+    metrics = {"separation_power": separation, first: sample_summary(reference),
+               second: sample_summary(other)}
     return metrics, histogram

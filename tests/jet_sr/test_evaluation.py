@@ -147,7 +147,7 @@ def test_threshold_removes_the_sr_noise_floor(jets):
     threshold = evaluation.sr_threshold(hr)
     assert threshold > 1e-3
     raw, _ = evaluation.assess(hr, lr, noisy, FACTOR, PIXEL_SIZE)
-    assert raw["observables"]["num_constituents"]["hr_vs_sr"]["gan"]["mean"] == SIZE**2
+    assert raw["observables"]["num_constituents"]["hr_vs_sr"]["sr"]["mean"] == SIZE**2
     metrics, arrays = evaluation.assess(hr, lr, noisy, FACTOR, PIXEL_SIZE, threshold_gev=2e-3)
     np.testing.assert_array_equal(arrays["observables"]["sr"]["num_constituents"],
                                   arrays["observables"]["hr"]["num_constituents"])
@@ -161,7 +161,7 @@ def test_nan_sr_jets_are_undefined_not_empty(jets):
     metrics, arrays = evaluation.assess(hr, lr, sr, FACTOR, PIXEL_SIZE)
     assert metrics["num_non_finite_sr_pixels"] == 1
     assert np.isnan(arrays["observables"]["sr"]["mass"][0])
-    assert metrics["observables"]["mass"]["hr_vs_sr"]["gan"]["num_non_finite"] == 1
+    assert metrics["observables"]["mass"]["hr_vs_sr"]["sr"]["num_non_finite"] == 1
     assert np.isfinite(arrays["average_images"]["sr"]).all()
     _strict_json(metrics)
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from caloml.errors import InputError
-from caloml.jets import generation, images
+from caloml.jets import generation, images, observables
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +31,17 @@ def test_top_jets_carry_the_top_mass_and_qcd_jets_do_not(top_jets, qcd_jets):
     assert np.mean((top_mass > 140.0) & (top_mass < 200.0)) >= 0.6
     assert np.median(qcd_mass) < 110.0
     assert (top_jets["is_top"] == 1).all() and (qcd_jets["is_top"] == 0).all()
+
+
+@pytest.mark.slow
+def test_tau32_of_the_images_separates_three_prong_top_jets_from_qcd(top_jets, qcd_jets):
+    # N-subjettiness on the HR images (observables.jet_observables, exclusive-kT axes): a top
+    # jet's three prongs make tau3 small against tau2, QCD jets have no third prong.
+    top = observables.jet_observables(top_jets["hr"], images.PIXEL_SIZE_RAD)["tau32"]
+    qcd = observables.jet_observables(qcd_jets["hr"], images.PIXEL_SIZE_RAD)["tau32"]
+    assert np.nanmedian(top) < np.nanmedian(qcd) - 0.1
+    # As a cut: tau32 < 0.6 keeps most top jets and fewer QCD jets.
+    assert np.mean(top < 0.6) > np.mean(qcd < 0.6) + 0.2
 
 
 @pytest.mark.slow

@@ -121,3 +121,15 @@ def test_fit_resolution_recovers_known_terms():
     sigma = np.sqrt(0.15**2 / energy + 0.01**2)
     a, b = statistics.fit_resolution(energy, sigma)
     assert a == pytest.approx(0.15, rel=1e-4) and b == pytest.approx(0.01, rel=1e-3)
+
+
+def test_compare_samples_names_the_two_samples_and_separates_disjoint_ones():
+    reference, other = np.arange(100.0), np.arange(100.0) + 1000.0
+    metrics, histogram = statistics.compare_samples(reference, other, names=("hr", "sr"))
+    assert metrics["separation_power"] == pytest.approx(1.0)
+    assert metrics["hr"]["mean"] == pytest.approx(49.5)
+    assert metrics["sr"]["mean"] == pytest.approx(1049.5)
+    assert histogram["hr"].sum() == 100 and histogram["sr"].sum() == 100
+    default, _ = statistics.compare_samples(reference, reference)
+    assert default["separation_power"] == pytest.approx(0.0)
+    assert set(default) == {"separation_power", "simulator", "gan"}
