@@ -165,10 +165,9 @@ def test_sets(config: config_lib.JetSRExperiment, files: dict[str, str]
     start = config.num_train
     stop = start + min(config.num_eval, config.num_test)
     sets = {config.jets: jets_data.read_jets(files[config.jets], factor, start, stop)}
-    for f in config_lib.FACTORS:
-        sets[config.jets][f"lr{f}"] = (sets[config.jets]["lr"] if f == factor else
-                                       jets_data.read_jets(files[config.jets], f, start,
-                                                           stop)["lr"])
+    sets[config.jets].update(hdf5.read_arrays(
+        files[config.jets], schema.JETS, keys=[f"lr{f}" for f in config_lib.FACTORS],
+        start=start, stop=stop, validate=False))
     other = other_process(config.jets)
     if other in files:
         sets[other] = jets_data.read_jets(files[other], factor, 0, config.num_eval)
