@@ -6,6 +6,7 @@
     python eval/benchmark.py --model=calogan --output=benchmark_calogan.json
     python eval/benchmark.py --model=gan3d --output=benchmark_gan3d.json
     python eval/benchmark.py --model=jet_sr --output=benchmark_jet_sr.json
+    python eval/benchmark.py --model=calpagan --output=benchmark_calpagan.json
 
 ``sim``: simulator throughput in showers/s per geometry (one and two worker processes in
 memory, and end to end into gzip HDF5) against the project's targets (about 3 minutes with the
@@ -27,7 +28,11 @@ shuffle buffers (about 15 minutes on two CPU cores). ``jet_sr`` (paper 001): Pyt
 generation (qcd and top, 1 and 2 worker processes) as jets/s, ms per event and acceptance beside
 the issue's 22 ms per tt̄ event on one core, the super-resolution generator's images/s at batch 1,
 32, 256 against the FP32 matmul rate, and one training step of JetSRTrainer against a
-hand-written step (7–9 minutes on two CPU cores).
+hand-written step (7–9 minutes on two CPU cores). ``calpagan`` (paper 002): Pythia 8 alone and the
+fast and detailed renderings of its events as ms/event on one core, the whole event generation
+with 1 and 2 worker processes as events/s against the issue's 30 events/s on 2 cores, the
+exported fast → detailed translation's ms/event at batch 1, 64, 512 against the FP32 matmul rate
+(paper Fig. 13), and one training step of CalpaganTrainer against a hand-written step.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ from caloml import cli, outputs
 from caloml.errors import UsageError
 from caloml.simreport import benchmark as sim_benchmark
 
-MODELS = ("sim", "sr_gan", "reco", "calogan", "gan3d", "jet_sr")
+MODELS = ("sim", "sr_gan", "reco", "calogan", "gan3d", "jet_sr", "calpagan")
 # The reconstruction networks (caloml.reco.config.NETWORKS; not imported: --help stays light).
 RECO_NETWORKS = ("dnn", "cnn", "googlenet")
 
@@ -56,19 +61,25 @@ flags.DEFINE_integer("num_showers", 5000, "sim: showers per configuration.", low
 flags.DEFINE_multi_enum("geometry", list(sim_benchmark.GRIDS), list(sim_benchmark.GRIDS),
                         "sim: geometries to time (repeat the flag for several).")
 # --model=sr_gan
-flags.DEFINE_integer("steps", 5, "sr_gan, calogan, gan3d, jet_sr: timed training steps per "
-                     "repeat (calogan's default: 3, gan3d's and jet_sr's: 2).", lower_bound=1)
-flags.DEFINE_list("batch_sizes", ["1", "32", "256", "1024"], "sr_gan, calogan, gan3d, jet_sr: "
-                  "inference batch sizes (calogan's default: the slides' 1,4,128,512,1024; "
-                  "gan3d's: 1,64,256,1024; jet_sr's: 1,32,256).")
-flags.DEFINE_integer("matmul_size", 4096, "sr_gan, reco, calogan, gan3d, jet_sr: n of the n×n "
-                     "matmul giving the FP32 rate.", lower_bound=1)
+flags.DEFINE_integer("steps", 5, "sr_gan, calogan, gan3d, jet_sr, calpagan: timed training "
+                     "steps per repeat (calogan's and calpagan's default: 3, gan3d's and "
+                     "jet_sr's: 2).", lower_bound=1)
+flags.DEFINE_list("batch_sizes", ["1", "32", "256", "1024"], "sr_gan, calogan, gan3d, jet_sr, "
+                  "calpagan: inference batch sizes (calogan's default: the slides' "
+                  "1,4,128,512,1024; gan3d's: 1,64,256,1024; jet_sr's: 1,32,256; calpagan's: "
+                  "1,64,512).")
+flags.DEFINE_integer("matmul_size", 4096, "sr_gan, reco, calogan, gan3d, jet_sr, calpagan: n of "
+                     "the n×n matmul giving the FP32 rate.", lower_bound=1)
 # --model=calogan, gan3d, jet_sr
-flags.DEFINE_integer("train_batch_size", None, "calogan, gan3d, jet_sr: batch of the timed "
-                     "training steps (default 64 for calogan, whose paper trains at 256, 8 for "
-                     "gan3d, whose paper-size step at 64 takes about a minute on a CPU, and 4 "
-                     "for jet_sr, timed with 2 RRDBs and the original code's discriminators).",
+flags.DEFINE_integer("train_batch_size", None, "calogan, gan3d, jet_sr, calpagan: batch of the "
+                     "timed training steps (default 64 for calogan, whose paper trains at 256, "
+                     "8 for gan3d, whose paper-size step at 64 takes about a minute on a CPU, "
+                     "4 for jet_sr, timed with 2 RRDBs and the original code's "
+                     "discriminators, and 16 for calpagan, whose original code trains at 64).",
                      lower_bound=1)
+# --model=calpagan
+flags.DEFINE_integer("num_events", 512, "calpagan: events generated per process (wjets, dijet) "
+                     "and worker count (1, 2).", lower_bound=1)
 # --model=jet_sr
 flags.DEFINE_integer("num_jets", 256, "jet_sr: selected jets generated per process (qcd, top) "
                      "and worker count (1, 2).", lower_bound=1)
@@ -102,7 +113,9 @@ _MODEL_FLAGS = {"sim": ("num_showers", "geometry"),
                 "gan3d": ("steps", "batch_sizes", "matmul_size", "train_batch_size",
                           "shuffle_buffer", "architecture"),
                 "jet_sr": ("steps", "batch_sizes", "matmul_size", "train_batch_size",
-                           "num_jets")}
+                           "num_jets"),
+                "calpagan": ("steps", "batch_sizes", "matmul_size", "train_batch_size",
+                             "num_events")}
 
 
 def _benchmark_sim():
@@ -199,9 +212,27 @@ def _benchmark_jet_sr():
     return result
 
 
+def _benchmark_calpagan():
+    cli.import_tensorflow()
+    from caloml.calpagan import benchmark
+
+    defaults = benchmark.BenchmarkSettings()
+    settings = benchmark.BenchmarkSettings(
+        num_events=FLAGS.num_events,
+        batch_sizes=(tuple(int(b) for b in FLAGS.batch_sizes) if FLAGS["batch_sizes"].present
+                     else defaults.batch_sizes),
+        steps=FLAGS.steps if FLAGS["steps"].present else defaults.steps,
+        repeats=FLAGS.repeats or defaults.repeats, matmul_size=FLAGS.matmul_size,
+        seed=FLAGS.seed, train_batch_size=FLAGS.train_batch_size or defaults.train_batch_size,
+    )
+    result = benchmark.benchmark_calpagan(settings)
+    logging.info("calpagan speed:\n%s", benchmark.format_summary(result))
+    return result
+
+
 _BENCHMARKS = {"sim": _benchmark_sim, "sr_gan": _benchmark_sr_gan, "reco": _benchmark_reco,
                "calogan": _benchmark_calogan, "gan3d": _benchmark_gan3d,
-               "jet_sr": _benchmark_jet_sr}
+               "jet_sr": _benchmark_jet_sr, "calpagan": _benchmark_calpagan}
 
 
 def main(argv):

@@ -11,8 +11,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 SCRIPTS = sorted(str(p.relative_to(ROOT)) for d in ("train", "eval", "baselines")
                  for p in (ROOT / d).glob("*.py"))
 COMMANDS = [[sys.executable, str(ROOT / s)] for s in SCRIPTS] + [
-    [sys.executable, "-m", "caloml.sim"], [sys.executable, "-m", "caloml.jets"]]
-IDS = SCRIPTS + ["caloml.sim", "caloml.jets"]
+    [sys.executable, "-m", "caloml.sim"], [sys.executable, "-m", "caloml.jets"],
+    [sys.executable, "-m", "caloml.events"]]
+IDS = SCRIPTS + ["caloml.sim", "caloml.jets", "caloml.events"]
 # Heavy libraries that --help and a flag error must not need.
 HEAVY = ("tensorflow", "keras", "matplotlib", "sklearn", "xgboost")
 

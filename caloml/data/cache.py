@@ -34,6 +34,17 @@ def _same(stored: Any, wanted: Any) -> bool:
     return bool(stored == wanted)
 
 
+def attribute_mismatch(attrs: dict[str, Any], expected: dict[str, Any]) -> str | None:
+    """None if every ``expected`` attribute is in ``attrs`` with its value, else the first
+    missing or different one, said as a reason a cached file cannot be reused."""
+    for key, value in expected.items():
+        if key not in attrs:
+            return f"no attribute {key!r}"
+        if not _same(attrs[key], value):
+            return f"{key}={attrs[key]!r}, wanted {value!r}"
+    return None
+
+
 def why_not_reusable(
     path: str | os.PathLike, geometry: str, expected: dict[str, Any], truth: bool
 ) -> str | None:
@@ -50,11 +61,9 @@ def why_not_reusable(
         return f"unreadable ({e})"
     if missing:
         return f"no truth arrays {missing}"
-    for key, value in expected.items():
-        if key not in attrs:
-            return f"no attribute {key!r}"
-        if not _same(attrs[key], value):
-            return f"{key}={attrs[key]!r}, wanted {value!r}"
+    mismatch = attribute_mismatch(attrs, expected)
+    if mismatch is not None:
+        return mismatch
     options = [k for k in spec.option_keys if k in attrs and k not in expected]
     if options:
         return f"made with other options {options}"

@@ -17,6 +17,7 @@ import numpy as np
 from absl import logging
 
 import caloml
+from caloml.data import cache
 from caloml.errors import DataError, InputError, UsageError
 from caloml.io import hdf5, schema
 from caloml.jets import detector, generation, images
@@ -97,14 +98,7 @@ def _why_not_reusable(path: str, expected: dict[str, Any]) -> str | None:
         attrs = hdf5.read_attrs(path)
     except (OSError, ValueError, DataError) as e:
         return f"unreadable ({e})"
-    for key, value in expected.items():
-        if key not in attrs:
-            return f"no attribute {key!r}"
-        stored = attrs[key]
-        same = bool(np.isclose(stored, value)) if isinstance(value, float) else stored == value
-        if not same:
-            return f"{key}={stored!r}, wanted {value!r}"
-    return None
+    return cache.attribute_mismatch(attrs, expected)
 
 
 def dataset_file(workdir: str | os.PathLike, process: str, num_jets: int, seed: int,

@@ -201,8 +201,36 @@ JETS = Layout(
     ),
 )
 
+# Calorimeter images of whole events for CALPAGAN (paper 002 §2), as written by caloml.events
+# (Pythia 8 at 13 TeV, each event rendered twice): ECAL + HCAL energy per tower of a 72 x 72
+# eta-phi grid of CMS towers (caloml.events.towers: CMS HCAL tower edges |ieta| = 1-36,
+# |eta| < 4.191, x 72 phi bins of 5 degrees), once by the Delphes-CMS-card model ("fast", the
+# paper's Delphes images) and once by the embedded shower simulator ("detailed", in place of
+# its Geant4/CMSSW images), with the particle-level jets and the process label.
+EVENTS = Layout(
+    name="events",
+    fields=(
+        Field("fast", (72, 72), "float32", "GeV", ENERGY,
+              "fast (Delphes CMS card) image: ECAL + HCAL energy per CMS tower (axis 1 eta, "
+              "axis 2 phi, increasing)"),
+        Field("detailed", (72, 72), "float32", "GeV", ENERGY,
+              "detailed (showered) image of the same event: ECAL + HCAL energy per CMS tower "
+              "(axis 1 eta, axis 2 phi, increasing)"),
+        Field("truth_jets", (10, 4), "float32", "GeV, 1, rad, GeV", FINITE,
+              "particle-level anti-kT R = 0.5 jets with pT > 20 GeV (pt, eta, phi, mass), "
+              "pT-ordered, zero-padded"),
+        Field("num_truth_jets", (), "int32", "", INTEGER,
+              "particle-level jets with pT > 20 GeV (all of them, also beyond the 10 stored)"),
+        Field("process", (), "int8", "", INTEGER, "0 for dijet, 1 for W+jets events"),
+        Field("calo_truth_gev", (), "float32", "GeV", ENERGY,
+              "simulator truth: energy of the final-state particles but neutrinos and muons "
+              "reaching the calorimeter face inside the grid", optional=True),
+    ),
+)
+
 LAYOUTS: dict[str, Layout] = {
     "srgamma": SRGAMMA, "calogan": CALOGAN, "clic": CLIC, "3dgan": THREEDGAN, "jets": JETS,
+    "events": EVENTS,
 }
 
 

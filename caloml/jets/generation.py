@@ -103,6 +103,44 @@ def pythia_version() -> str:
     return importlib.metadata.version("pythia8mc")
 
 
+def chunk_settings(process_lines: tuple[str, ...] | list[str], sqrt_s_gev: float, seed: int,
+                   pt_hat_min_gev: float) -> list[str]:
+    """The Pythia settings (``readString`` lines) of one chunk of any process.
+
+    Args:
+        process_lines: the process's own lines (e.g. ``"HardQCD:all = on"``).
+        sqrt_s_gev: ``Beams:eCM``.
+        seed: ``Random:seed``, in [1, 900000000].
+        pt_hat_min_gev: ``PhaseSpace:pTHatMin``.
+    """
+    return [
+        f"Beams:eCM = {sqrt_s_gev:g}",
+        *process_lines,
+        f"PhaseSpace:pTHatMin = {pt_hat_min_gev:g}",
+        "Random:setSeed = on",
+        f"Random:seed = {int(seed)}",
+        "Print:quiet = on",
+        "Next:numberCount = 0",
+    ]
+
+
+def start_pythia(lines: list[str], failure: str):
+    """An initialised ``pythia8mc.Pythia`` with ``lines`` read (about 0.5 s).
+
+    Raises:
+        InputError: ``failure`` (what to say when Pythia cannot initialise).
+    """
+    import pythia8mc
+
+    pythia = pythia8mc.Pythia("", False)
+    for line in lines:
+        if not pythia.readString(line):
+            raise RuntimeError(f"Pythia refused the setting {line!r}")
+    if not pythia.init():
+        raise InputError(failure)
+    return pythia
+
+
 def pythia_settings(process: str, seed: int, pt_hat_min_gev: float) -> list[str]:
     """The Pythia settings (``readString`` lines) of one chunk.
 
@@ -113,30 +151,16 @@ def pythia_settings(process: str, seed: int, pt_hat_min_gev: float) -> list[str]
     """
     if process not in _PROCESS_SETTINGS:
         raise InputError(f"unknown process {process!r}; expected one of {list(PROCESSES)}")
-    return [
-        f"Beams:eCM = {CENTRE_OF_MASS_ENERGY_GEV:g}",
-        *_PROCESS_SETTINGS[process],
-        f"PhaseSpace:pTHatMin = {pt_hat_min_gev:g}",
-        "Random:setSeed = on",
-        f"Random:seed = {int(seed)}",
-        "Print:quiet = on",
-        "Next:numberCount = 0",
-    ]
+    return chunk_settings(_PROCESS_SETTINGS[process], CENTRE_OF_MASS_ENERGY_GEV, seed,
+                          pt_hat_min_gev)
 
 
 def make_pythia(process: str, seed: int, pt_hat_min_gev: float):
     """An initialised ``pythia8mc.Pythia`` for one chunk (about 0.5 s)."""
-    import pythia8mc
-
-    pythia = pythia8mc.Pythia("", False)
-    for line in pythia_settings(process, seed, pt_hat_min_gev):
-        if not pythia.readString(line):
-            raise RuntimeError(f"Pythia refused the setting {line!r}")
-    if not pythia.init():
-        raise InputError(f"Pythia could not initialise {process!r} at sqrt(s) = "
-                         f"{CENTRE_OF_MASS_ENERGY_GEV:g} GeV with pTHatMin = "
-                         f"{pt_hat_min_gev:g} GeV; lower the jet pT window")
-    return pythia
+    return start_pythia(pythia_settings(process, seed, pt_hat_min_gev),
+                        f"Pythia could not initialise {process!r} at sqrt(s) = "
+                        f"{CENTRE_OF_MASS_ENERGY_GEV:g} GeV with pTHatMin = "
+                        f"{pt_hat_min_gev:g} GeV; lower the jet pT window")
 
 
 class _Charges:

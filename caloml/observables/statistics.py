@@ -12,6 +12,10 @@
 * :func:`compare_samples` — the separation power and summaries of a simulated and a generated
   sample on common bins (:func:`histogram_edges`, :func:`histogram_counts`,
   :func:`sample_summary`), what the GAN assessments report per observable.
+* :func:`chi2_distance` — the χ² two-sample homogeneity statistic of two histograms of counts,
+  the "χ² distance" CALPAGAN (paper 002, Tables 1–2) quotes between jet-variable distributions.
+* :func:`frechet_distance` — the Fréchet (Wasserstein-2) distance of Gaussians fitted to two
+  feature samples, the FID of CALPAGAN's Fig. 5 when the features come from a network.
 
 Classifier convention (as the CNNs of paper 000, §5, which are trained with pi0 = 1): a score
 is the classifier's output ``P(pi0)``; photons are the signal and an event is *selected as a
@@ -29,6 +33,8 @@ from typing import Any
 import numpy as np
 import scipy.optimize
 import scipy.stats
+
+from caloml.errors import InputError
 
 
 def _sample(x: np.ndarray, name: str) -> np.ndarray:
@@ -338,3 +344,97 @@ def compare_samples(reference: np.ndarray, other: np.ndarray, num_bins: int = NU
     metrics = {"separation_power": separation, first: sample_summary(reference),
                second: sample_summary(other)}
     return metrics, histogram
+
+
+def chi2_distance(a: np.ndarray, b: np.ndarray, bins: int | np.ndarray = NUM_BINS) -> float:
+    """The χ² distance of the histograms of two samples (two-sample homogeneity χ²).
+
+    CALPAGAN (paper 002, Tables 1–2) quotes "χ² distances" between distributions without
+    defining them. caloml's is the χ² of the homogeneity test of two histograms of unweighted
+    counts ``a_k``, ``b_k`` with totals ``A = Σ a_k``, ``B = Σ b_k`` (Gagunashvili 2006; ROOT's
+    ``TH1::Chi2Test``, option "UU")::
+
+        χ² = Σ_k (B a_k − A b_k)² / (A B (a_k + b_k))
+
+    over the bins with entries (``a_k + b_k > 0``). For equal totals it is
+    ``Σ (a_k − b_k)² / (a_k + b_k)``; for two samples of one distribution it follows a χ²
+    law with (non-empty bins − 1) degrees of freedom, so it grows with the sample sizes and the
+    number of bins: compare values computed with the same sizes and binning only.
+
+    Non-finite entries (a missing jet's NaN) are dropped. Both histograms share one binning:
+    ``bins`` equal bins between the lower and upper :data:`RANGE_QUANTILES` of either sample
+    (:func:`histogram_edges`; one bin per integer for integer samples), or the given edges;
+    entries beyond the edges are counted in the end bins (:func:`histogram_counts`).
+
+    Args:
+        a: ``[Na]`` sample (any shape, flattened).
+        b: ``[Nb]`` sample.
+        bins: number of bins, or ``[K + 1]`` increasing edges.
+
+    Returns:
+        The χ² (0 for identical histograms); NaN if either sample has no finite entry.
+    """
+    a, b = _finite(a), _finite(b)
+    if a.size == 0 or b.size == 0:
+        return float("nan")
+    if np.ndim(bins) == 0:
+        if int(bins) != bins or bins < 1:
+            raise InputError(f"bins must be a positive integer or increasing edges, got {bins}")
+        edges = histogram_edges(a, b, int(bins))
+    else:
+        edges = np.asarray(bins, np.float64)
+        if edges.ndim != 1 or edges.size < 2 or np.any(np.diff(edges) <= 0):
+            raise InputError("bins must be a positive integer or increasing edges [K + 1]")
+    counts_a, counts_b = histogram_counts(a, edges), histogram_counts(b, edges)
+    total_a, total_b = counts_a.sum(), counts_b.sum()
+    filled = (counts_a + counts_b) > 0
+    counts_a, counts_b = counts_a[filled], counts_b[filled]
+    return float(np.sum((total_b * counts_a - total_a * counts_b) ** 2 / (counts_a + counts_b))
+                 / (total_a * total_b))
+
+
+def _gaussian_moments(features: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
+    features = np.asarray(features, np.float64)
+    if features.ndim == 1:
+        features = features[:, None]
+    if features.ndim != 2 or features.shape[0] < 2:
+        raise InputError(f"{name} must be [N, D] features with N >= 2, got shape "
+                         f"{features.shape}")
+    if not np.isfinite(features).all():
+        raise InputError(f"{name} holds NaN or infinite features")
+    return features.mean(axis=0), np.atleast_2d(np.cov(features, rowvar=False))
+
+
+def _psd_sqrt(matrix: np.ndarray) -> np.ndarray:
+    """Symmetric square root of a symmetric positive semi-definite matrix."""
+    values, vectors = np.linalg.eigh(0.5 * (matrix + matrix.T))
+    return (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
+
+
+def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
+    """Fréchet distance of the Gaussians fitted to two feature samples (the FID formula).
+
+    ``‖μa − μb‖² + Tr(Σa + Σb − 2 (Σa Σb)^½)`` with the sample means and covariances
+    (``ddof = 1``, as the FID's reference code). ``Tr (Σa Σb)^½`` is computed as
+    ``Σ_k √λ_k`` of the symmetric positive semi-definite ``Σa^½ Σb Σa^½`` (same eigenvalues as
+    ``Σa Σb``), with eigenvalues rounded below 0 clipped: no complex parts, and singular
+    covariances (fewer samples than features, constant features) are fine.
+
+    Args:
+        features_a: ``[Na, D]`` features (``[Na]`` for one feature).
+        features_b: ``[Nb, D]`` features.
+
+    Returns:
+        The squared Wasserstein-2 distance of the two Gaussians (≥ 0); 0 for equal moments.
+    """
+    mean_a, cov_a = _gaussian_moments(features_a, "features_a")
+    mean_b, cov_b = _gaussian_moments(features_b, "features_b")
+    if mean_a.shape != mean_b.shape:
+        raise InputError(f"features_a and features_b differ in dimension: {mean_a.size} and "
+                         f"{mean_b.size}")
+    root_a = _psd_sqrt(cov_a)
+    product = root_a @ cov_b @ root_a
+    cross = np.sqrt(np.clip(np.linalg.eigvalsh(0.5 * (product + product.T)), 0.0, None)).sum()
+    distance = float(np.sum((mean_a - mean_b) ** 2) + np.trace(cov_a) + np.trace(cov_b)
+                     - 2.0 * cross)
+    return max(distance, 0.0)

@@ -63,7 +63,9 @@ def fit_adversarial(build: Callable[[], tuple[keras.Model, keras.Model, Adversar
                     *, distribution: Any, out: str, workdir: str, epochs: int,
                     make_dataset: Callable[[int], Any], steps_per_epoch: Callable[[], int],
                     progress_metrics: Sequence[str], progress: bool,
-                    describe: Callable[[int], str]) -> keras.Model:
+                    describe: Callable[[int], str],
+                    extra_callbacks: Callable[[int], Sequence[Any]] | None = None
+                    ) -> keras.Model:
     """Builds (or restores) a GAN and trains it up to ``epochs``; returns the generator.
 
     Inside the strategy's scope ``build()`` makes the generator, the discriminator and the
@@ -86,6 +88,8 @@ def fit_adversarial(build: Callable[[], tuple[keras.Model, keras.Model, Adversar
         progress_metrics: trackers shown in the progress bar.
         progress: show a progress bar (else one log line per epoch).
         describe: ``initial_epoch -> text`` logged before training starts.
+        extra_callbacks: ``initial_epoch -> callbacks`` run after the history and before the
+            checkpointer (so what they record at an epoch's end is there when it is saved).
     """
     from absl import logging
 
@@ -122,6 +126,7 @@ def fit_adversarial(build: Callable[[], tuple[keras.Model, keras.Model, Adversar
             *bar,
             guard,
             callbacks.History(os.path.join(out, "history.json"), initial_epoch),
+            *(extra_callbacks(initial_epoch) if extra_callbacks else ()),
             keras.callbacks.TensorBoard(os.path.join(out, "logs")),
             checkpointer,
         ],

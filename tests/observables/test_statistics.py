@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import scipy.linalg
 import scipy.stats
 
 from caloml.observables import statistics
@@ -133,3 +134,67 @@ def test_compare_samples_names_the_two_samples_and_separates_disjoint_ones():
     default, _ = statistics.compare_samples(reference, reference)
     assert default["separation_power"] == pytest.approx(0.0)
     assert set(default) == {"separation_power", "simulator", "gan"}
+
+
+def test_chi2_distance_hand_computed():
+    edges = np.array([0.0, 1.0, 2.0])
+    # Counts a = (2, 1), A = 3; b = (1, 3), B = 4:
+    # chi2 = [(4*2 - 3*1)^2 / 3 + (4*1 - 3*3)^2 / 4] / (3*4) = (25/3 + 25/4) / 12.
+    a, b = [0.5, 0.5, 1.5], [0.5, 1.5, 1.5, 1.5]
+    assert statistics.chi2_distance(a, b, edges) == pytest.approx((25 / 3 + 25 / 4) / 12)
+    assert statistics.chi2_distance(b, a, edges) == pytest.approx((25 / 3 + 25 / 4) / 12)
+    # Equal totals: sum (a - b)^2 / (a + b) = 1/3 + 1/3; empty bins and NaN (no jet) ignored.
+    three = np.array([0.0, 1.0, 2.0, 3.0])
+    assert statistics.chi2_distance([0.5, 0.5, 1.5, np.nan], [0.5, 1.5, 1.5], three) == (
+        pytest.approx(2 / 3))
+    assert statistics.chi2_distance(a, list(a), edges) == 0.0
+    # Beyond the edges: counted in the end bins.
+    assert statistics.chi2_distance([-5.0], [0.5], edges) == 0.0
+    assert np.isnan(statistics.chi2_distance([np.nan], b, edges))
+    with pytest.raises(ValueError, match="bins"):
+        statistics.chi2_distance(a, b, np.array([1.0, 0.0]))
+
+
+def test_chi2_distance_of_one_distribution_follows_its_degrees_of_freedom():
+    rng = np.random.default_rng(5)
+    values = [statistics.chi2_distance(rng.normal(size=5000), rng.normal(size=4000), 20)
+              for _ in range(40)]
+    # 20 shared bins (all filled): chi2 with 19 degrees of freedom; its mean over 40 draws.
+    assert np.mean(values) == pytest.approx(19.0, abs=4.0)
+    assert statistics.chi2_distance(rng.normal(size=5000), rng.normal(0.3, size=5000), 20) > 100
+
+
+def test_frechet_distance_of_gaussians():
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(4000, 3))
+    assert statistics.frechet_distance(x, x.copy()) == pytest.approx(0.0, abs=1e-9)
+    # Two samples of one Gaussian: only the sampling noise (about D(D+3)/2N per sample) is left.
+    assert statistics.frechet_distance(x, rng.normal(size=(4000, 3))) < 0.02
+    shift = np.array([1.0, -2.0, 0.5])
+    assert statistics.frechet_distance(x, x + shift) == pytest.approx(np.sum(shift**2))
+    # One dimension: (sigma_a - sigma_b)^2 + (mu_a - mu_b)^2, with sigma_b = 2 sigma_a.
+    a = rng.normal(1.0, 0.5, size=300)
+    b = 2.0 * a + 3.0
+    sigma_a = np.std(a, ddof=1)
+    expected = sigma_a**2 + (np.mean(b) - np.mean(a)) ** 2
+    assert statistics.frechet_distance(a, b) == pytest.approx(expected)
+    assert statistics.frechet_distance(a[:, None], b[:, None]) == pytest.approx(expected)
+
+
+def test_frechet_distance_matches_the_matrix_square_root_and_survives_singular_covariances():
+    rng = np.random.default_rng(7)
+    a = rng.normal(size=(500, 4)) @ rng.normal(size=(4, 4))
+    b = rng.normal(0.2, 1.5, size=(400, 4))
+    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    reference = (np.sum((a.mean(0) - b.mean(0)) ** 2) + np.trace(cov_a + cov_b)
+                 - 2.0 * np.trace(scipy.linalg.sqrtm(cov_a @ cov_b).real))
+    assert statistics.frechet_distance(a, b) == pytest.approx(reference, rel=1e-8)
+    # Fewer samples than features and a constant feature (ReLU features): singular covariances.
+    few = rng.normal(size=(5, 10))
+    few[:, 3] = 0.0
+    distance = statistics.frechet_distance(few, rng.normal(size=(6, 10)))
+    assert np.isfinite(distance) and distance > 0
+    with pytest.raises(ValueError, match="N >= 2"):
+        statistics.frechet_distance(few[:1], few)
+    with pytest.raises(ValueError, match="dimension"):
+        statistics.frechet_distance(few, few[:, :4])
