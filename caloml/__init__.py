@@ -27,7 +27,8 @@ KERAS_MODULES = (
     "caloml.layers.attention", "caloml.layers.calorimeter", "caloml.layers.locally_connected",
     "caloml.layers.minibatch", "caloml.layers.rrdb", "caloml.layers.shower3d",
     "caloml.layers.upsampled_conv",
-    "caloml.calogan.networks", "caloml.gan3d.networks", "caloml.jet_sr.networks",
+    "caloml.calogan.networks", "caloml.calpagan.evaluation", "caloml.calpagan.networks",
+    "caloml.gan3d.networks", "caloml.jet_sr.networks",
     "caloml.reco.networks",
     "caloml.reco.trainer", "caloml.srgan.networks",
 )
