@@ -37,9 +37,9 @@ from caloml import outputs, seeding
 from caloml.calpagan import config as config_lib
 from caloml.calpagan import evaluation, networks
 from caloml.calpagan import trainer as trainer_lib
+from caloml.data import cache
 from caloml.data import events as events_data
-from caloml.errors import DataError, InputError, MissingFileError
-from caloml.io import hdf5
+from caloml.errors import InputError
 from caloml.training import adversarial, checkpoint, export, seeds, strategy
 
 # config.json fields that are not compared on resume: a work directory may be moved or copied.
@@ -54,17 +54,9 @@ def other_process(process: str) -> str:
 
 
 def _user_file(path: str, needed: int, flag: str, process: str) -> str:
-    """Validates a ``--data``/``--other_data`` file: the events layout, enough events, process."""
-    if not os.path.exists(path):
-        raise MissingFileError(f"{flag}={path}: no such file")
-    rows = events_data.check_file(path)
-    if rows < needed:
-        raise DataError(f"{flag}={path} holds {rows} events, fewer than the {needed} needed "
-                        f"(lower --num_train/--num_test/--num_eval/--fid_events)")
-    stored = hdf5.read_attrs(path).get("process")
-    if stored is not None and stored != process:
-        raise DataError(f"{flag}={path} holds {stored!r} events, expected {process!r} events")
-    return path
+    """Validates a ``--data``/``--other_data`` file: events layout, enough events, process."""
+    return cache.user_process_file(path, needed, flag, process, events_data.check_file, "events",
+                                   "--num_train/--num_test/--num_eval/--fid_events")
 
 
 def _other_needed(config: config_lib.CalpaganExperiment) -> int:

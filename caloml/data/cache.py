@@ -8,6 +8,7 @@ geometry, particle, energy, seed, size and caloml version, made with the default
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 import h5py
@@ -15,6 +16,7 @@ import numpy as np
 from absl import logging
 
 import caloml
+from caloml.errors import DataError, MissingFileError
 from caloml.io import hdf5
 from caloml.sim import core
 
@@ -112,3 +114,34 @@ def cached_simulation(
     core.simulate_to_file(path, geometry, particle, num_showers, energy_gev, seed=seed,
                           workers=workers, truth=truth, progress=progress, **options)
     return False
+
+
+def user_process_file(path: str, needed: int, flag: str, process: str,
+                      check_file: Callable[[str], int], unit: str, remedy: str) -> str:
+    """Validates a file a user names with ``flag`` (``--data``, ``--other_data``).
+
+    Args:
+        path: the file.
+        needed: the rows the run reads.
+        flag: the flag that named it, for the messages.
+        process: the process its ``process`` attribute must name (if it has one).
+        check_file: the layout's check, ``path -> rows`` (raises DataError).
+        unit: what a row is (``"jets"``, ``"events"``).
+        remedy: the flags that lower ``needed``, for the message.
+
+    Returns:
+        ``path``.
+
+    Raises:
+        MissingFileError, DataError: one line naming the flag, the file and what is wrong.
+    """
+    if not os.path.exists(path):
+        raise MissingFileError(f"{flag}={path}: no such file")
+    rows = check_file(path)
+    if rows < needed:
+        raise DataError(f"{flag}={path} holds {rows} {unit}, fewer than the {needed} needed "
+                        f"(lower {remedy})")
+    stored = hdf5.read_attrs(path).get("process")
+    if stored is not None and stored != process:
+        raise DataError(f"{flag}={path} holds {stored!r} {unit}, expected {process!r} {unit}")
+    return path

@@ -29,9 +29,9 @@ import tensorflow as tf
 from absl import logging
 
 from caloml import outputs, seeding
+from caloml.data import cache, pipeline
 from caloml.data import jets as jets_data
-from caloml.data import pipeline
-from caloml.errors import DataError, InputError, MissingFileError
+from caloml.errors import InputError
 from caloml.io import hdf5, schema
 from caloml.jet_sr import config as config_lib
 from caloml.jet_sr import evaluation, figures, networks
@@ -52,16 +52,8 @@ def other_process(process: str) -> str:
 
 def _user_file(path: str, needed: int, flag: str, process: str) -> str:
     """Validates a ``--data``/``--other_data`` file: the jets layout, enough jets, ``process``."""
-    if not os.path.exists(path):
-        raise MissingFileError(f"{flag}={path}: no such file")
-    rows = jets_data.check_file(path)
-    if rows < needed:
-        raise DataError(f"{flag}={path} holds {rows} jets, fewer than the {needed} needed "
-                        f"(lower --num_train/--num_test/--num_eval)")
-    stored = hdf5.read_attrs(path).get("process")
-    if stored is not None and stored != process:
-        raise DataError(f"{flag}={path} holds {stored!r} jets, expected {process!r} jets")
-    return path
+    return cache.user_process_file(path, needed, flag, process, jets_data.check_file, "jets",
+                                   "--num_train/--num_test/--num_eval")
 
 
 def data_files(config: config_lib.JetSRExperiment, directory: str) -> dict[str, str]:

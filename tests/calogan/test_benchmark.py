@@ -210,7 +210,8 @@ def test_tiny_benchmark_writes_consistent_json(tmp_path):
 
 @pytest.mark.parametrize("flags, message", [
     (["--model=sr_gan", "--train_batch_size=8"],
-     "--train_batch_size is an option of --model=calogan, --model=gan3d or --model=jet_sr only"),
+     "--train_batch_size is an option of --model=calogan, --model=gan3d, --model=jet_sr or "
+     "--model=calpagan only"),
     (["--model=calogan", "--batch_sizes=1,x"],
      "--batch_sizes must be a comma-separated list of positive integers"),
     (["--model=calogan", "--num_train=5"], "--num_train is an option of --model=reco only"),

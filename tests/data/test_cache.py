@@ -1,6 +1,10 @@
 """Reuse of cached simulated files."""
 
+import h5py
+import pytest
+
 import caloml
+from caloml import errors
 from caloml.data import cache
 
 
@@ -57,3 +61,27 @@ def test_files_of_an_energy_range_are_reused(tmp_path):
     assert cache.cached_simulation(path, **args, energy_gev=(1.0, 50.0)) is False
     expected = {"geometry": "calogan", "energy_gev": 50.0}
     assert "energy_gev" in cache.why_not_reusable(path, "calogan", expected, truth=False)
+
+
+def test_user_process_file_names_the_flag_the_file_and_the_fault(tmp_path):
+    path = tmp_path / "events.h5"
+    with h5py.File(path, "w") as f:
+        f.attrs["process"] = "dijet"
+
+    def rows(name):
+        assert name == str(path)
+        return 10
+
+    def check(needed, process):
+        return cache.user_process_file(str(path), needed, "--data", process, rows, "events",
+                                       "--num_train")
+
+    assert check(10, "dijet") == str(path)
+    with pytest.raises(errors.DataError, match=r"--data=.* holds 10 events, fewer than the 11 "
+                                               r"needed \(lower --num_train\)"):
+        check(11, "dijet")
+    with pytest.raises(errors.DataError, match="holds 'dijet' events, expected 'wjets' events"):
+        check(5, "wjets")
+    with pytest.raises(errors.MissingFileError, match="--other_data=.*missing.h5: no such file"):
+        cache.user_process_file(str(tmp_path / "missing.h5"), 1, "--other_data", "dijet", rows,
+                                "events", "--num_eval")

@@ -260,13 +260,13 @@ def _run_script(*args: str, cwd: pathlib.Path) -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize("args, message", [
     (["--model=reco", "--steps=3"],
-     "error: --steps is an option of --model=sr_gan, --model=calogan, --model=gan3d or "
-     "--model=jet_sr only"),
+     "error: --steps is an option of --model=sr_gan, --model=calogan, --model=gan3d, "
+     "--model=jet_sr or --model=calpagan only"),
     (["--model=sim", "--shuffle_buffer=3"],
      "error: --shuffle_buffer is an option of --model=reco or --model=gan3d only"),
     (["--model=sim", "--matmul_size=64"],
      "error: --matmul_size is an option of --model=sr_gan, --model=reco, --model=calogan, "
-     "--model=gan3d or --model=jet_sr only"),
+     "--model=gan3d, --model=jet_sr or --model=calpagan only"),
 ])
 def test_script_refuses_options_of_other_models_in_one_line(tmp_path, args, message):
     proc = _run_script(*args, cwd=tmp_path)

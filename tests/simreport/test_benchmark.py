@@ -120,5 +120,5 @@ def test_script_refuses_flags_of_the_other_model(tmp_path):
     proc = _run(BENCHMARK_SCRIPT, "--model=sim", "--steps=3", cwd=tmp_path)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
-        "error: --steps is an option of --model=sr_gan, --model=calogan, --model=gan3d or "
-        "--model=jet_sr only"]
+        "error: --steps is an option of --model=sr_gan, --model=calogan, --model=gan3d, "
+        "--model=jet_sr or --model=calpagan only"]
